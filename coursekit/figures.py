@@ -29,7 +29,7 @@ def figure_dir() -> Path:
     return Path(os.environ.get(FIGURE_DIR_ENV, "figures"))
 
 
-def savefig(fig, name: str) -> Path:
+def savefig(fig: "matplotlib.figure.Figure", name: str) -> Path:
     """Save a matplotlib figure as ``<name>.svg`` for the course book and close it.
 
     Args:

@@ -1,0 +1,167 @@
+"""MkDocs hooks that make the book self-contained and verified.
+
+- Figures: a page that links ``figures/<name>.svg`` gets it from its own examples. Pages whose
+  figures are missing or older than the page or the package are run (as pytest runs them), and
+  each figure is served at ``figures/<name>.svg``.
+- Math: LaTeX (``$...$`` and ``$$...$$``, marked by ``pymdownx.arithmatex``) becomes MathML at
+  build time, so the browser renders it with no script and no CDN.
+- Labs: each ``docs/labs/*.py`` (jupytext percent format) is also offered as a real ``.ipynb``,
+  and the notebook template's MathJax/RequireJS scripts from CDNs are dropped.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import os
+import re
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import matplotlib  # noqa: E402
+
+matplotlib.use("Agg")  # pages that draw figures run here; no display is ever needed
+
+from mkdocs.exceptions import PluginError  # noqa: E402
+from mkdocs.structure.files import File  # noqa: E402
+
+# Imported now: MkDocs puts this folder's parent on sys.path only while it loads the hooks.
+from bookhooks.examples import run_page  # noqa: E402
+from coursekit.figures import FIGURE_DIR_ENV  # noqa: E402
+
+log = logging.getLogger("mkdocs.hooks.coursekit")
+
+FIGURE_DIR = ROOT / ".cache" / "figures"
+FIGURE_LINK = re.compile(r"\]\((?:\.\./)*figures/([a-z0-9][a-z0-9-]*)\.svg\)")
+LAB_PREFIX = "labs/"
+
+
+# --- Figures ------------------------------------------------------------------------------
+
+def _figures_on(page_source: str) -> list[str]:
+    return sorted(set(FIGURE_LINK.findall(page_source)))
+
+
+def _newest_package_mtime() -> float:
+    return max(p.stat().st_mtime for p in (ROOT / "coursekit").rglob("*.py"))
+
+
+def on_pre_build(config, **kwargs) -> None:
+    """Run each page whose figures are missing or stale, so that its examples draw them."""
+    os.environ[FIGURE_DIR_ENV] = str(FIGURE_DIR)
+    package_mtime = _newest_package_mtime()
+    docs = Path(config["docs_dir"])
+    for page in sorted(docs.rglob("*.md")):
+        names = _figures_on(page.read_text(encoding="utf-8"))
+        if not names:
+            continue
+        oldest_ok = max(page.stat().st_mtime, package_mtime)
+        paths = [FIGURE_DIR / f"{name}.svg" for name in names]
+        if all(p.exists() and p.stat().st_mtime >= oldest_ok for p in paths):
+            continue
+        log.info("Running %s to draw %s", page.relative_to(docs), ", ".join(names))
+        cwd = os.getcwd()
+        try:
+            os.chdir(ROOT)
+            run_page(page)
+        except Exception as error:  # the page's own failure, with its file and line
+            raise PluginError(f"{page.relative_to(ROOT)}: an example failed while drawing "
+                              f"its figures:\n{error}") from error
+        finally:
+            os.chdir(cwd)
+        missing = [p.name for p in paths if not p.exists()]
+        if missing:
+            raise PluginError(f"{page.relative_to(ROOT)} links {', '.join(missing)} but no "
+                              "example on it calls savefig() with that name")
+
+
+def on_files(files, config, **kwargs):
+    """Serve every linked figure at ``figures/<name>.svg`` and every lab as a notebook."""
+    docs = Path(config["docs_dir"])
+    names = set()
+    for page in docs.rglob("*.md"):
+        names.update(_figures_on(page.read_text(encoding="utf-8")))
+    for name in sorted(names):
+        files.append(File.generated(config, f"figures/{name}.svg",
+                                    abs_src_path=str(FIGURE_DIR / f"{name}.svg")))
+    for lab in sorted((docs / "labs").glob("*.py")):
+        files.append(File.generated(config, f"{LAB_PREFIX}{lab.stem}/{lab.stem}.ipynb",
+                                    content=_notebook_json(lab)))
+    return files
+
+
+# --- Labs ---------------------------------------------------------------------------------
+
+def _notebook_json(lab: Path) -> str:
+    import jupytext
+
+    notebook = jupytext.read(lab, fmt="py:percent")
+    return jupytext.writes(notebook, fmt="ipynb")
+
+
+def _is_lab(page) -> bool:
+    return page.file.src_uri.startswith(LAB_PREFIX) and page.file.src_uri.endswith(".py")
+
+
+_CDN_SCRIPT = re.compile(
+    r"<script[^>]*src=\"https?://[^\"]*\"[^>]*>\s*</script>"  # MathJax, RequireJS from a CDN
+    r"|<script type=\"text/x-mathjax-config\">.*?</script>",
+    re.DOTALL,
+)
+
+
+def _lab_download_link(page) -> str:
+    name = Path(page.file.src_uri).stem
+    return (f'<p class="lab-download"><a href="{name}.ipynb" download>Download this lab as a '
+            f"Jupyter notebook ({name}.ipynb)</a> or as the plain script "
+            f'<a href="{name}.py" download>{name}.py</a>.</p>\n')
+
+
+# --- Math ---------------------------------------------------------------------------------
+
+_ARITHMATEX = re.compile(
+    r'<(?P<tag>span|div) class="arithmatex">(?P<tex>.*?)</(?P=tag)>', re.DOTALL
+)
+_DELIMITERS = [(r"\(", r"\)"), (r"\[", r"\]"), ("$$", "$$"), ("$", "$")]
+
+
+def latex_to_mathml(tex: str, display: bool) -> str:
+    """Convert one formula to MathML; raise ``ValueError`` naming the formula on failure."""
+    from latex2mathml.converter import convert
+
+    try:
+        return convert(tex, display="block" if display else "inline")
+    except Exception as error:
+        raise ValueError(f"cannot convert LaTeX {tex!r} to MathML: {error}") from error
+
+
+def _to_mathml(match: re.Match) -> str:
+    tex = html.unescape(match["tex"]).strip()
+    for left, right in _DELIMITERS:
+        if tex.startswith(left) and tex.endswith(right):
+            tex = tex[len(left):len(tex) - len(right)]
+            break
+    display = match["tag"] == "div"
+    mathml = latex_to_mathml(tex.strip(), display)
+    return f'<div class="math-block">{mathml}</div>' if display else mathml
+
+
+def on_page_content(content: str, page, config, files, **kwargs) -> str:
+    try:
+        content = _ARITHMATEX.sub(_to_mathml, content)
+    except ValueError as error:
+        raise PluginError(f"{page.file.src_uri}: {error}") from error
+    if _is_lab(page):
+        content = _lab_download_link(page) + _CDN_SCRIPT.sub("", content)
+    return content
+
+
+def on_page_context(context, page, config, nav, **kwargs):
+    if _is_lab(page):
+        # Material's download button on the lab page points at the real notebook.
+        page.nb_url = f"{Path(page.file.src_uri).stem}.ipynb"
+    return context
