@@ -63,19 +63,20 @@ def on_pre_build(config, **kwargs) -> None:
         paths = [FIGURE_DIR / f"{name}.svg" for name in names]
         if all(p.exists() and p.stat().st_mtime >= oldest_ok for p in paths):
             continue
-        log.info("Running %s to draw %s", page.relative_to(docs), ", ".join(names))
+        where = page.relative_to(docs.parent) if docs.parent in page.parents else page
+        log.info("Running %s to draw %s", where, ", ".join(names))
         cwd = os.getcwd()
         try:
             os.chdir(ROOT)
             run_page(page)
         except Exception as error:  # the page's own failure, with its file and line
-            raise PluginError(f"{page.relative_to(ROOT)}: an example failed while drawing "
+            raise PluginError(f"{where}: an example failed while drawing "
                               f"its figures:\n{error}") from error
         finally:
             os.chdir(cwd)
         missing = [p.name for p in paths if not p.exists()]
         if missing:
-            raise PluginError(f"{page.relative_to(ROOT)} links {', '.join(missing)} but no "
+            raise PluginError(f"{where} links {', '.join(missing)} but no "
                               "example on it calls savefig() with that name")
 
 
@@ -126,6 +127,7 @@ def _lab_download_link(page) -> str:
 _ARITHMATEX = re.compile(
     r'<(?P<tag>span|div) class="arithmatex">(?P<tex>.*?)</(?P=tag)>', re.DOTALL
 )
+_UNKNOWN_COMMAND = re.compile(r">(\\[A-Za-z]+)<")
 _DELIMITERS = [(r"\(", r"\)"), (r"\[", r"\]"), ("$$", "$$"), ("$", "$")]
 
 
@@ -134,9 +136,15 @@ def latex_to_mathml(tex: str, display: bool) -> str:
     from latex2mathml.converter import convert
 
     try:
-        return convert(tex, display="block" if display else "inline")
+        mathml = convert(tex, display="block" if display else "inline")
     except Exception as error:
-        raise ValueError(f"cannot convert LaTeX {tex!r} to MathML: {error}") from error
+        raise ValueError(f"cannot convert LaTeX {tex!r} to MathML: "
+                         f"{type(error).__name__} {error}") from error
+    unknown = _UNKNOWN_COMMAND.search(mathml)
+    if unknown:  # latex2mathml passes commands it does not know through as text
+        raise ValueError(f"cannot convert LaTeX {tex!r} to MathML: unknown command "
+                         f"{unknown.group(1)}")
+    return mathml
 
 
 def _to_mathml(match: re.Match) -> str:

@@ -1,0 +1,106 @@
+"""The build tooling itself: MathML conversion, the figure hook, labs, link check, port check."""
+
+import socket
+from types import SimpleNamespace
+
+import nbformat
+import pytest
+from mkdocs.exceptions import PluginError
+
+from bookhooks import linkcheck, mkdocs_hooks, portcheck
+
+
+def fake_page(src_uri):
+    return SimpleNamespace(file=SimpleNamespace(src_uri=src_uri))
+
+
+def test_inline_and_display_math_become_mathml():
+    html = ('<p>norm <span class="arithmatex">\\(\\lVert x \\rVert_2\\)</span></p>'
+            '<div class="arithmatex">\\[\n\\frac{a}{b} &lt; 1\n\\]</div>')
+    out = mkdocs_hooks.on_page_content(html, fake_page("math/x.md"), {}, None)
+    assert 'display="inline"' in out and 'display="block"' in out
+    assert "arithmatex" not in out and "\\(" not in out and "\\[" not in out
+    assert "<mo>&#x0003C;</mo>" in out  # the escaped "<" reached the converter as "<"
+
+
+@pytest.mark.parametrize("tex", [r"\frac{1}{", r"\notacommand x"])
+def test_bad_latex_fails_the_build_naming_page_and_formula(tex):
+    html = f'<span class="arithmatex">\\({tex}\\)</span>'
+    with pytest.raises(PluginError, match=r"math/x\.md: cannot convert LaTeX"):
+        mkdocs_hooks.on_page_content(html, fake_page("math/x.md"), {}, None)
+
+
+def test_a_page_linking_a_figure_it_never_saves_fails_the_build(tmp_path):
+    (tmp_path / "page.md").write_text(
+        "# P\n\n```python\nx = 1\n```\n\n![missing](figures/never-saved-anywhere.svg)\n")
+    with pytest.raises(PluginError, match="never-saved-anywhere.svg but no example"):
+        mkdocs_hooks.on_pre_build({"docs_dir": str(tmp_path)})
+
+
+def test_a_failing_example_fails_the_build_with_its_page(tmp_path):
+    (tmp_path / "page.md").write_text(
+        "# P\n\n```python\n>>> 1 + 1\n3\n```\n\n![f](figures/test-bookhooks-fails.svg)\n")
+    with pytest.raises(PluginError, match="page.md: an example failed"):
+        mkdocs_hooks.on_pre_build({"docs_dir": str(tmp_path)})
+
+
+def test_a_page_that_saves_its_figure_builds_it(tmp_path):
+    (tmp_path / "page.md").write_text(
+        "# P\n\n```python\n>>> import matplotlib.pyplot as plt\n"
+        ">>> from coursekit.figures import savefig\n>>> fig, ax = plt.subplots()\n"
+        ">>> _ = savefig(fig, 'test-bookhooks-drawn')\n```\n\n"
+        "![f](figures/test-bookhooks-drawn.svg)\n")
+    target = mkdocs_hooks.FIGURE_DIR / "test-bookhooks-drawn.svg"
+    target.unlink(missing_ok=True)
+    mkdocs_hooks.on_pre_build({"docs_dir": str(tmp_path)})
+    assert target.read_text().lstrip().startswith("<?xml")
+
+
+def test_a_lab_script_becomes_a_real_notebook(tmp_path):
+    lab = tmp_path / "lab.py"
+    lab.write_text("# %% [markdown]\n# # A lab\n\n# %%\nx = 1 + 1\nprint(x)\n")
+    notebook = nbformat.reads(mkdocs_hooks._notebook_json(lab), as_version=4)
+    nbformat.validate(notebook)
+    assert [c.cell_type for c in notebook.cells] == ["markdown", "code"]
+    assert "print(x)" in notebook.cells[1].source
+
+
+def test_lab_pages_drop_cdn_scripts_and_link_the_notebook():
+    html = ('<script src="https://cdnjs.example/mathjax.js"></script>'
+            '<script type="text/x-mathjax-config">MathJax.Hub.Config({})</script><p>out</p>')
+    out = mkdocs_hooks.on_page_content(html, fake_page("labs/digits.py"), {}, None)
+    assert "https://" not in out and "MathJax" not in out
+    assert 'href="digits.ipynb"' in out and "<p>out</p>" in out
+
+
+def write_site(root, index_html, other="<h1 id='top'>x</h1>"):
+    root.mkdir()
+    (root / "index.html").write_text(index_html)
+    (root / "other").mkdir()
+    (root / "other" / "index.html").write_text(other)
+    return root
+
+
+def test_linkcheck_passes_a_site_whose_links_resolve(tmp_path):
+    site = write_site(tmp_path / "site", '<a href="other/#top">o</a><a href="https://x.org">e</a>')
+    broken, checked = linkcheck.check_site(site)
+    assert broken == [] and checked == 1
+
+
+def test_linkcheck_reports_missing_files_and_anchors(tmp_path):
+    site = write_site(tmp_path / "site",
+                      '<a href="nowhere.html">a</a><a href="other/#nope">b</a><img src="f.svg">')
+    broken, _ = linkcheck.check_site(site)
+    assert len(broken) == 3
+    assert any("nowhere.html" in b for b in broken) and any("'nope'" in b for b in broken)
+    assert linkcheck.main([str(site)]) == 1
+
+
+def test_portcheck_explains_a_busy_port(capsys):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        assert not portcheck.port_is_free("127.0.0.1", port)
+        assert portcheck.main(["127.0.0.1", str(port)]) == 1
+    assert f"port {port} on 127.0.0.1 is already in use" in capsys.readouterr().err
