@@ -108,9 +108,12 @@ def _is_lab(page) -> bool:
     return page.file.src_uri.startswith(LAB_PREFIX) and page.file.src_uri.endswith(".py")
 
 
+# nbconvert's template loads MathJax (empty src here) and, for Mermaid diagrams, modules from a
+# CDN; the book needs neither, and makes no request to another host.
 _CDN_SCRIPT = re.compile(
-    r"<script[^>]*src=\"https?://[^\"]*\"[^>]*>\s*</script>"  # MathJax, RequireJS from a CDN
-    r"|<script type=\"text/x-mathjax-config\">.*?</script>",
+    r"<script[^>]*src=\"(?:https?://[^\"]*)?\"[^>]*>\s*</script>"
+    r"|<script type=\"text/x-mathjax-config\">.*?</script>"
+    r"|<script type=\"module\">(?:(?!</script>).)*?https?://(?:(?!</script>).)*?</script>",
     re.DOTALL,
 )
 

@@ -100,7 +100,7 @@ def _requested_urls(browser) -> list[str]:
 
 def site_pages(site: Path) -> list[str]:
     return sorted(p.relative_to(site).parent.as_posix() + "/"
-                  for p in site.rglob("index.html") if p.parent != site.parent) 
+                  for p in site.rglob("index.html"))
 
 
 def test_every_page_loads_without_console_errors_or_foreign_requests(browser, base_url, site):
@@ -181,9 +181,9 @@ def test_search_finds_a_page_by_a_word_in_its_body(browser, base_url):
     from selenium.webdriver.support.ui import WebDriverWait
 
     _open(browser, f"{base_url}/")
-    browser.find_element(By.CSS_SELECTOR, "label.md-search__icon, label[for='__search']").click()
     box = WebDriverWait(browser, 10).until(
         ready.element_to_be_clickable((By.CSS_SELECTOR, "input.md-search__input")))
+    box.click()
     box.send_keys("AccumulateGrad")
     WebDriverWait(browser, 20).until(lambda b: b.find_elements(
         By.CSS_SELECTOR, ".md-search-result__item a[href*='pytorch-basics']"))
@@ -198,9 +198,6 @@ def test_lab_page_shows_executed_output(browser, base_url, site):
             "return [...document.querySelectorAll('.jp-OutputArea-output')]"
             ".map(o => o.innerText.trim()).filter(t => t.length > 0)")
         assert outputs, f"lab {lab} shows no executed output"
-        images = browser.execute_script(
-            "return document.querySelectorAll('.jp-OutputArea-output img').length")
         links = browser.execute_script(
             "return [...document.querySelectorAll('a[href$=\".ipynb\"]')].map(a => a.href)")
         assert links, f"lab {lab} has no link to its .ipynb"
-        assert images >= 0
