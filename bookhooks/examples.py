@@ -16,6 +16,13 @@ ROOT = Path(__file__).resolve().parent.parent
 # NUMBER lets a printed float match to the precision written on the page (0.333 matches 1/3).
 OPTIONFLAGS = ELLIPSIS | NORMALIZE_WHITESPACE | NUMBER
 
+def _restore_defaults(namespace: dict) -> None:
+    """After each page: a page may switch torch to float64; the next page starts as usual."""
+    import torch
+
+    torch.set_default_dtype(torch.float32)
+
+
 chapters = Sybil(
     parsers=[
         PythonCodeBlockParser(doctest_optionflags=OPTIONFLAGS),
@@ -25,6 +32,7 @@ chapters = Sybil(
     path=str(ROOT / "docs"),
     patterns=["*.md"],
     name="chapters",
+    teardown=_restore_defaults,
 )
 
 docstrings = Sybil(
@@ -42,10 +50,13 @@ def run_page(path: Path) -> int:
     """
     document = chapters.parse(Path(path))
     ran = 0
-    for example in document.examples():
-        try:
-            example.evaluate()
-        except SkipTest:
-            continue
-        ran += 1
+    try:
+        for example in document.examples():
+            try:
+                example.evaluate()
+            except SkipTest:
+                continue
+            ran += 1
+    finally:
+        _restore_defaults(document.namespace)
     return ran

@@ -1,0 +1,204 @@
+"""coursekit.linear_models (pca, lstsq, ridge, lasso) against NumPy and scikit-learn."""
+
+import math
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sklearn.decomposition import PCA
+from sklearn.linear_model import Lasso, Ridge
+
+from coursekit import linalg
+from coursekit.linear_models import _fista, lasso, lstsq, pca, ridge
+
+FEW = settings(max_examples=25, deadline=None)
+seeds = st.integers(0, 2**31 - 1)
+
+
+def randn(*shape, seed=0):
+    return torch.randn(*shape, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
+
+
+def objective(A, b, x, lam):
+    return float((A @ x - b).pow(2).sum() + lam * x.abs().sum())
+
+
+def sklearn_lasso(A, b, lam):
+    """scikit-learn's Lasso at alpha = lam / (2m), converged far past its default tolerance."""
+    model = Lasso(alpha=lam / (2 * A.shape[0]), fit_intercept=False, tol=1e-12, max_iter=200_000)
+    return torch.from_numpy(model.fit(A.numpy(), b.numpy()).coef_)
+
+
+def sparse_problem(m, n, seed, correlation=0.0):
+    A = randn(m, n, seed=seed)
+    for j in range(1, n):  # AR(1) columns: neighbouring features correlated
+        A[:, j] = correlation * A[:, j - 1] + math.sqrt(1 - correlation**2) * A[:, j]
+    x = torch.zeros(n, dtype=A.dtype)
+    x[: n // 5] = 3 * randn(n // 5, seed=seed + 1)
+    return A, A @ x + 0.5 * randn(m, seed=seed + 2)
+
+
+def test_names_are_importable_from_linalg():
+    assert linalg.lasso is lasso and linalg.pca is pca and linalg.lstsq is lstsq
+    assert linalg.ridge is ridge
+
+
+# ---- pca --------------------------------------------------------------------------------------
+
+
+@settings(max_examples=15, deadline=None)
+@given(seed=seeds, n=st.integers(3, 30), d=st.integers(1, 6), data=st.data())
+def test_pca_matches_sklearn_up_to_sign(seed, n, d, data):
+    k = data.draw(st.integers(1, min(n, d)))
+    X = randn(n, d, seed=seed) @ randn(d, d, seed=seed + 1) + 5
+    ours, ref = pca(X, k), PCA(k).fit(X.numpy())
+    assert torch.allclose(ours.mean, torch.from_numpy(ref.mean_))
+    assert torch.allclose(ours.explained_variance, torch.from_numpy(ref.explained_variance_), rtol=1e-6)
+    assert torch.allclose(ours.explained_variance_ratio, torch.from_numpy(ref.explained_variance_ratio_),
+                          rtol=1e-6, atol=1e-12)
+    # a direction is defined (up to sign) only when its variance is apart from its neighbours'
+    spectrum = np.linalg.eigvalsh(np.atleast_2d(np.cov(X.numpy(), rowvar=False)))[::-1]
+    gaps = np.abs(np.diff(spectrum, prepend=np.inf, append=-np.inf))
+    for i in range(k):
+        if min(gaps[i], gaps[i + 1]) > 1e-3 * spectrum[0]:
+            cosine = torch.dot(ours.components[i], torch.from_numpy(ref.components_[i]))
+            assert abs(cosine.item()) == pytest.approx(1.0, abs=1e-8)
+
+
+def test_pca_transform_matches_sklearn_on_the_digits():
+    from sklearn.datasets import load_digits
+
+    X = load_digits().data[:400]
+    ours, ref = pca(X, 5), PCA(5).fit(X)
+    assert np.allclose(ours.transform(X).numpy(), ref.transform(X), atol=1e-8)  # same signs too
+    assert np.allclose(ours.inverse_transform(ours.transform(X)).numpy(),
+                       ref.inverse_transform(ref.transform(X)), atol=1e-8)
+
+
+def test_pca_components_are_orthonormal_rows():
+    fit = pca(randn(50, 8), 4)
+    assert fit.components.shape == (4, 8)
+    assert torch.allclose(fit.components @ fit.components.T, torch.eye(4, dtype=torch.float64))
+
+
+@pytest.mark.parametrize("k", [0, 4])
+def test_pca_rejects_k_out_of_range(k):
+    with pytest.raises(ValueError, match=r"k must be between 1 and min\(n, d\) = 3"):
+        pca(randn(10, 3), k)
+
+
+def test_pca_rejects_a_single_sample():
+    with pytest.raises(ValueError, match="at least 2 rows"):
+        pca(randn(1, 3), 1)
+
+
+# ---- lstsq and ridge ------------------------------------------------------------------------
+
+
+@FEW
+@given(seed=seeds, m=st.integers(1, 8), n=st.integers(1, 8), r=st.integers(1, 8))
+def test_lstsq_matches_numpy_minimum_norm_solution(seed, m, n, r):
+    A = randn(m, r, seed=seed) @ randn(r, n, seed=seed + 1)  # rank min(m, n, r)
+    b = randn(m, seed=seed + 2)
+    ref = np.linalg.lstsq(A.numpy(), b.numpy(), rcond=None)[0]
+    assert np.allclose(lstsq(A, b).numpy(), ref, atol=1e-8)
+
+
+def test_lstsq_is_the_shortest_solution_of_an_underdetermined_system():
+    A, b = randn(3, 6, seed=1), randn(3, seed=2)
+    x = lstsq(A, b)
+    null = torch.linalg.svd(A).Vh[3:].T  # (6, 3) basis of the null space
+    other = x + null @ randn(3, seed=3)
+    assert torch.allclose(A @ x, b) and torch.allclose(A @ other, b)
+    assert x.norm() < other.norm()
+
+
+def test_lstsq_solves_several_right_hand_sides():
+    A, B = randn(7, 3, seed=4), randn(7, 2, seed=5)
+    assert np.allclose(lstsq(A, B).numpy(), np.linalg.lstsq(A.numpy(), B.numpy(), rcond=None)[0])
+
+
+def test_lstsq_rejects_mismatched_shapes():
+    with pytest.raises(ValueError, match=r"b must be a vector or matrix with A.shape\[0\] = 3 rows, got shape \(4,\)"):
+        lstsq(torch.ones(3, 2), torch.ones(4))
+
+
+@FEW
+@given(seed=seeds, m=st.integers(1, 10), n=st.integers(1, 6), lam=st.floats(1e-3, 1e3))
+def test_ridge_matches_sklearn(seed, m, n, lam):
+    A, b = randn(m, n, seed=seed), randn(m, seed=seed + 1)
+    ref = Ridge(alpha=lam, fit_intercept=False, solver="cholesky").fit(A.numpy(), b.numpy()).coef_
+    assert np.allclose(ridge(A, b, lam).numpy(), ref, atol=1e-8)
+
+
+def test_ridge_rejects_a_negative_penalty():
+    with pytest.raises(ValueError, match="lam must be >= 0, got -1"):
+        ridge(torch.eye(2), torch.ones(2), -1)
+
+
+# ---- lasso ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("correlation", [0.0, 0.9])
+@pytest.mark.parametrize("m,n", [(60, 40), (30, 50)])
+def test_lasso_matches_sklearn_objective(m, n, correlation):
+    A, b = sparse_problem(m, n, seed=m + n, correlation=correlation)
+    for frac in (0.5, 0.1, 0.01):
+        lam = frac * 2 * (A.T @ b).abs().max().item()
+        ours, ref = objective(A, b, lasso(A, b, lam), lam), objective(A, b, sklearn_lasso(A, b, lam), lam)
+        assert ours <= ref * (1 + 1e-9)
+        assert ours == pytest.approx(ref, rel=1e-8)
+
+
+def test_lasso_fallback_matches_sklearn_objective_with_duplicate_columns():
+    A, b = sparse_problem(50, 40, seed=7, correlation=0.9)
+    A[:, 1] = A[:, 0]  # the solution is not unique; the objective is
+    lam = 0.05 * 2 * (A.T @ b).abs().max().item()
+    x = _fista(A, b, lam, tol=1e-12, max_iter=20_000)[0]
+    assert objective(A, b, x, lam) == pytest.approx(objective(A, b, sklearn_lasso(A, b, lam), lam), rel=1e-9)
+
+
+@FEW
+@given(seed=seeds, m=st.integers(2, 20), n=st.integers(1, 15), frac=st.floats(0.01, 0.99))
+def test_lasso_satisfies_the_optimality_conditions(seed, m, n, frac):
+    A, b = randn(m, n, seed=seed), randn(m, seed=seed + 1)
+    lam = frac * 2 * (A.T @ b).abs().max().item()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no duality-gap warning
+        x = lasso(A, b, lam)
+    g = A.T @ (b - A @ x)  # KKT: g = lam/2 sign(x) on the support, |g| <= lam/2 off it
+    on = x != 0
+    assert torch.allclose(g[on], lam / 2 * x[on].sign(), atol=1e-7 * lam)
+    assert (g[~on].abs() <= lam / 2 * (1 + 1e-7)).all()
+
+
+def test_lasso_is_zero_from_lambda_max_on():
+    A, b = randn(20, 5, seed=1), randn(20, seed=2)
+    lam_max = 2 * (A.T @ b).abs().max().item()
+    assert (lasso(A, b, lam_max) == 0).all() and (lasso(A, b, 0.99 * lam_max) != 0).sum() == 1
+
+
+def test_lasso_soft_thresholds_with_orthonormal_columns():
+    Q = torch.linalg.qr(randn(10, 4, seed=3)).Q
+    b = randn(10, seed=4)
+    z = Q.T @ b
+    assert torch.allclose(lasso(Q, b, 1.0), z.sign() * (z.abs() - 0.5).clamp(min=0), atol=1e-12)
+
+
+def test_lasso_keeps_float32():
+    A, b = sparse_problem(30, 20, seed=5)
+    x = lasso(A.float(), b.float(), 1.0)
+    assert x.dtype == torch.float32
+    assert torch.allclose(x.double(), lasso(A, b, 1.0), atol=1e-4)
+
+
+def test_lasso_rejects_bad_input():
+    with pytest.raises(ValueError, match="lam must be > 0"):
+        lasso(torch.eye(2), torch.ones(2), 0.0)
+    with pytest.raises(ValueError, match=r"b must be a vector with A.shape\[0\] = 2 rows, got shape \(2, 1\)"):
+        lasso(torch.eye(2), torch.ones(2, 1), 1.0)
+    with pytest.raises(ValueError, match=r"A must be a matrix \(2-D\), got shape \(2,\)"):
+        lasso(torch.ones(2), torch.ones(2), 1.0)
