@@ -57,7 +57,7 @@ def gradient(f: Callable, x: torch.Tensor | ArrayLike) -> torch.Tensor:
     Raises:
         ValueError: if ``f(x)`` is not a scalar.
 
-    Example:
+    Examples:
         >>> gradient(lambda x: (x ** 2).sum(), torch.tensor([1.0, -2.0]))
         tensor([ 2., -4.])
     """
@@ -76,7 +76,7 @@ def jacobian(f: Callable, x: torch.Tensor | ArrayLike) -> torch.Tensor:
     Returns:
         The Jacobian, shape ``f(x).shape + x.shape``.
 
-    Example:
+    Examples:
         >>> A = torch.tensor([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])
         >>> torch.equal(jacobian(lambda x: A @ x, torch.zeros(2)), A)
         True
@@ -101,7 +101,7 @@ def hessian(f: Callable, x: torch.Tensor | ArrayLike) -> torch.Tensor:
     Raises:
         ValueError: if ``f(x)`` is not a scalar.
 
-    Example:
+    Examples:
         >>> A = torch.tensor([[2.0, 1.0], [0.0, 3.0]])
         >>> hessian(lambda x: x @ A @ x, torch.zeros(2))  # A + A^T
         tensor([[4., 1.],
@@ -135,7 +135,7 @@ def numerical_gradient(f: Callable, x: torch.Tensor | ArrayLike, eps: float = 1e
     Raises:
         ValueError: if ``eps`` is not positive.
 
-    Example:
+    Examples:
         >>> x = torch.tensor([1.0, 2.0], dtype=torch.float64)
         >>> numerical_gradient(lambda x: x[0] * x[1] ** 2, x)
         tensor([4., 4.], dtype=torch.float64)
@@ -193,7 +193,7 @@ def gradient_descent(
     Raises:
         ValueError: if ``lr``, ``steps`` or ``tol`` is out of range, or ``f(x)`` is not a scalar.
 
-    Example:
+    Examples:
         >>> f = lambda x: ((x - 3) ** 2).sum()
         >>> result = gradient_descent(f, torch.zeros(2), lr=0.25, steps=100, tol=1e-3)
         >>> result.x.round(decimals=3), result.steps, result.converged

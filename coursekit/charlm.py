@@ -40,7 +40,7 @@ def course_text(docs_dir: str | Path | None = None) -> str:
     Returns:
         The text, at least a few thousand characters.
 
-    Example:
+    Examples:
         >>> text = course_text()
         >>> len(text) > 5000
         True
@@ -78,7 +78,7 @@ def _docstring_text() -> str:
 class CharVocab:
     """The characters of a text, sorted, with their integer ids.
 
-    Example:
+    Examples:
         >>> vocab = CharVocab.from_text("hello")
         >>> vocab.chars, vocab.encode("hole").tolist(), vocab.decode([3, 1])
         ('ehlo', [1, 3, 2, 0], 'oh')
@@ -113,7 +113,7 @@ class BigramLM(nn.Module):
     Args:
         vocab_size: number of characters $V$.
 
-    Example:
+    Examples:
         >>> ids = CharVocab.from_text("abab").encode("abababab")
         >>> model = BigramLM.from_counts(ids, vocab_size=2, alpha=0.0)
         >>> model(torch.tensor([[0]])).softmax(-1).tolist()  # after 'a' always 'b'
@@ -181,7 +181,7 @@ def cross_entropy_bits(model: nn.Module, ids: torch.Tensor, block_size: int = 64
     Raises:
         ValueError: if ``ids`` is not longer than ``block_size``.
 
-    Example:
+    Examples:
         >>> uniform = BigramLM(4)  # all logits zero: every character has probability 1/4
         >>> cross_entropy_bits(uniform, torch.tensor([0, 1, 2, 3] * 10), block_size=8)
         2.0
@@ -208,7 +208,7 @@ def perplexity(model: nn.Module, ids: torch.Tensor, block_size: int = 64) -> flo
     Returns:
         $2^H$, with $H$ from `cross_entropy_bits`.
 
-    Example:
+    Examples:
         >>> round(perplexity(BigramLM(5), torch.tensor([0, 1, 2, 3, 4] * 4), block_size=4), 4)
         5.0
     """
@@ -242,7 +242,7 @@ def train_char_lm(
     Raises:
         ValueError: if ``ids`` is not longer than ``block_size``.
 
-    Example:
+    Examples:
         >>> ids = torch.tensor([0, 1, 2] * 50)
         >>> losses = train_char_lm(BigramLM(3), ids, steps=50, block_size=8, lr=0.3,
         ...                        generator=torch.Generator().manual_seed(0))
@@ -292,7 +292,7 @@ def sample(
     Raises:
         ValueError: if ``prompt`` is empty or not 1-D, or ``temperature`` is not positive.
 
-    Example:
+    Examples:
         >>> vocab = CharVocab.from_text("ab")
         >>> model = BigramLM.from_counts(vocab.encode("abababab"), len(vocab), alpha=0.0)
         >>> vocab.decode(sample(model, vocab.encode("a"), 5, generator=torch.Generator().manual_seed(0)))

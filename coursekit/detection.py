@@ -51,7 +51,7 @@ def roi_max_pool(
             out of range, a box has ``x2 < x1`` or ``y2 < y1``, or ``output_size`` or
             ``spatial_scale`` is not positive.
 
-    Example:
+    Examples:
         >>> import torch
         >>> fmap = torch.arange(16.0).reshape(1, 1, 4, 4)
         >>> roi_max_pool(fmap, torch.tensor([[0, 0, 0, 3, 3]]), 2).tolist()
@@ -109,7 +109,7 @@ def encode_boxes(proposals: torch.Tensor | ArrayLike, targets: torch.Tensor | Ar
     Raises:
         ValueError: if the shapes are not ``(R, 4)`` and equal, or a box is empty.
 
-    Example:
+    Examples:
         >>> import torch
         >>> proposal = torch.tensor([[0.0, 0.0, 10.0, 10.0]])
         >>> encode_boxes(proposal, torch.tensor([[5.0, 5.0, 15.0, 25.0]]))
@@ -135,7 +135,7 @@ def decode_boxes(proposals: torch.Tensor | ArrayLike, deltas: torch.Tensor | Arr
     Raises:
         ValueError: if the shapes are not ``(R, 4)`` and equal, or a proposal is empty.
 
-    Example:
+    Examples:
         >>> import torch
         >>> proposal, truth = torch.tensor([[0.0, 0.0, 10.0, 10.0]]), torch.tensor([[5.0, 5.0, 15.0, 25.0]])
         >>> torch.allclose(decode_boxes(proposal, encode_boxes(proposal, truth)), truth)
@@ -198,7 +198,7 @@ def fast_rcnn_loss(
     Raises:
         ValueError: if a shape does not match the others or a label is out of range.
 
-    Example:
+    Examples:
         >>> import torch
         >>> logits = torch.tensor([[2.0, 0.0], [0.0, 2.0]])  # RoI 0 background, RoI 1 class 1
         >>> deltas = torch.zeros(2, 8)

@@ -22,7 +22,7 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
     Raises:
         ValueError: if the name is not a device, or that device is not available here.
 
-    Example:
+    Examples:
         >>> resolve_device("cpu")
         device(type='cpu')
         >>> resolve_device("auto").type in {"cuda", "mps", "cpu"}

@@ -51,7 +51,7 @@ def distillation_loss(
         ValueError: if the logits' shapes differ or are not ``(B, K)``, ``targets`` is not
             ``(B,)`` integers, ``temperature <= 0`` or ``alpha`` is outside ``[0, 1]``.
 
-    Example:
+    Examples:
         >>> import torch
         >>> import torch.nn.functional as F
         >>> z = torch.tensor([[2.0, 0.5, -1.0]])

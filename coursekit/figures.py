@@ -22,7 +22,7 @@ _NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 def figure_dir() -> Path:
     """The folder :func:`savefig` writes to: ``$COURSEKIT_FIGURE_DIR``, else ``./figures``.
 
-    Example:
+    Examples:
         >>> figure_dir().name != ""
         True
     """
@@ -43,7 +43,7 @@ def savefig(fig: "matplotlib.figure.Figure", name: str) -> Path:
     Raises:
         ValueError: if ``name`` is not a simple lower-case slug.
 
-    Example:
+    Examples:
         >>> import matplotlib.pyplot as plt
         >>> fig, ax = plt.subplots()
         >>> _ = ax.plot([0, 1], [0, 1])

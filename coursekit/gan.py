@@ -29,7 +29,7 @@ __all__ = ["Discriminator", "Generator", "ring_of_gaussians", "train_gan"]
 class Generator(nn.Sequential):
     """An MLP from noise to data space: ``latent_dim`` -> ``hidden`` -> ``hidden`` -> ``data_dim``.
 
-    Example:
+    Examples:
         >>> tuple(Generator()(torch.zeros(5, 8)).shape)
         (5, 2)
     """
@@ -46,7 +46,7 @@ class Generator(nn.Sequential):
 class Discriminator(nn.Sequential):
     r"""An MLP from data space to one logit, $\log D(x) - \log(1 - D(x))$.
 
-    Example:
+    Examples:
         >>> tuple(Discriminator()(torch.zeros(5, 2)).shape)
         (5, 1)
     """
@@ -75,7 +75,7 @@ def ring_of_gaussians(k: int = 8, radius: float = 2.0, std: float = 0.05) -> Gau
     Raises:
         ValueError: if ``k`` is not a positive integer or ``radius`` or ``std`` is not positive.
 
-    Example:
+    Examples:
         >>> ring = ring_of_gaussians()
         >>> x = ring.sample(1000, generator=torch.Generator().manual_seed(0))
         >>> round((x.norm(dim=1) - 2.0).abs().mean().item(), 2)
@@ -127,7 +127,7 @@ def train_gan(
         ValueError: if ``real`` is not 2-D with at least one row, or ``steps`` or ``r1`` is
             negative.
 
-    Example:
+    Examples:
         >>> torch.manual_seed(0)  # doctest: +ELLIPSIS
         <torch._C.Generator object at ...>
         >>> history = train_gan(Generator(), Discriminator(), torch.randn(256, 2), steps=3)

@@ -84,7 +84,7 @@ def entropy(p: torch.Tensor | ArrayLike, base: float = 2) -> torch.Tensor:
     Raises:
         ValueError: if ``p`` is not a distribution or ``base`` is invalid.
 
-    Example:
+    Examples:
         >>> entropy(torch.tensor([0.5, 0.25, 0.125, 0.125]))
         tensor(1.7500)
         >>> entropy(torch.tensor([1.0, 0.0]))  # 0 log 0 = 0
@@ -114,7 +114,7 @@ def cross_entropy(
         ValueError: if ``p`` or ``q`` is not a distribution, their last axes differ, or
             ``base`` is invalid.
 
-    Example:
+    Examples:
         >>> cross_entropy(torch.tensor([0.5, 0.25, 0.125, 0.125]), torch.full((4,), 0.25))
         tensor(2.)
     """
@@ -145,7 +145,7 @@ def kl_divergence(
         ValueError: if ``p`` or ``q`` is not a distribution, their last axes differ, or
             ``base`` is invalid.
 
-    Example:
+    Examples:
         >>> p, q = torch.tensor([0.5, 0.5]), torch.tensor([0.9, 0.1])
         >>> round(kl_divergence(p, q).item(), 4), round(kl_divergence(q, p).item(), 4)
         (0.737, 0.531)
@@ -167,7 +167,7 @@ def joint_entropy(pxy: torch.Tensor | ArrayLike, base: float = 2) -> torch.Tenso
     Raises:
         ValueError: if ``pxy`` is not a joint distribution or ``base`` is invalid.
 
-    Example:
+    Examples:
         >>> joint_entropy(torch.full((2, 2), 0.25))
         tensor(2.)
     """
@@ -188,7 +188,7 @@ def conditional_entropy(pxy: torch.Tensor | ArrayLike, base: float = 2) -> torch
     Raises:
         ValueError: if ``pxy`` is not a joint distribution or ``base`` is invalid.
 
-    Example:
+    Examples:
         >>> conditional_entropy(torch.tensor([[0.5, 0.0], [0.0, 0.5]]))  # Y = X: no surprise left
         tensor(0.)
     """
@@ -215,7 +215,7 @@ def mutual_information(pxy: torch.Tensor | ArrayLike, base: float = 2) -> torch.
     Raises:
         ValueError: if ``pxy`` is not a joint distribution or ``base`` is invalid.
 
-    Example:
+    Examples:
         >>> mutual_information(torch.tensor([[0.5, 0.0], [0.0, 0.5]]))  # Y = X: one bit shared
         tensor(1.)
     """

@@ -68,7 +68,7 @@ def lp_norm(x: Tensor | np.ndarray, p: float) -> Tensor:
     Raises:
         ValueError: if x is not 1-D or p is not positive.
 
-    Example:
+    Examples:
         >>> x = torch.tensor([3.0, -4.0])
         >>> lp_norm(x, 2), lp_norm(x, 1), lp_norm(x, math.inf)
         (tensor(5.), tensor(7.), tensor(4.))
@@ -96,7 +96,7 @@ def l0_norm(x: Tensor | np.ndarray) -> Tensor:
     Raises:
         ValueError: if x is not 1-D.
 
-    Example:
+    Examples:
         >>> l0_norm(torch.tensor([0.0, 2.0, 0.0, -1.0]))
         tensor(2)
     """
@@ -119,7 +119,7 @@ def toeplitz(c: Tensor | np.ndarray, r: Tensor | np.ndarray | None = None) -> Te
     Raises:
         ValueError: if c or r is not 1-D.
 
-    Example:
+    Examples:
         >>> toeplitz(torch.tensor([1, 2, 3]), torch.tensor([1, 4]))
         tensor([[1., 4.],
                 [2., 1.],
@@ -145,7 +145,7 @@ def circulant(c: Tensor | np.ndarray) -> Tensor:
     Raises:
         ValueError: if c is not 1-D.
 
-    Example:
+    Examples:
         >>> circulant(torch.tensor([1, 2, 3]))
         tensor([[1., 3., 2.],
                 [2., 1., 3.],
@@ -172,7 +172,7 @@ def givens(theta: float | Tensor) -> Tensor:
     Raises:
         ValueError: if theta is not a scalar.
 
-    Example:
+    Examples:
         >>> givens(math.pi / 6) @ torch.tensor([1.0, 0.0])     # 30 degrees up from the x axis
         tensor([0.8660, 0.5000])
     """
@@ -197,7 +197,7 @@ def is_symmetric(A: Tensor | np.ndarray, *, rtol: float = 1e-5, atol: float = 1e
     Raises:
         ValueError: if A is not 2-D.
 
-    Example:
+    Examples:
         >>> B = torch.randn(3, 3)
         >>> is_symmetric(B + B.T), is_symmetric(torch.tensor([[0.0, 1.0], [0.0, 0.0]]))
         (True, False)
@@ -211,7 +211,7 @@ def is_orthogonal(Q: Tensor | np.ndarray, *, rtol: float = 1e-5, atol: float = 1
 
     Args and Raises as `is_symmetric`.
 
-    Example:
+    Examples:
         >>> is_orthogonal(givens(0.3)), is_orthogonal(2 * torch.eye(2))
         (True, False)
     """
@@ -225,7 +225,7 @@ def is_toeplitz(A: Tensor | np.ndarray, *, rtol: float = 1e-5, atol: float = 1e-
 
     Args and Raises as `is_symmetric`; A may be rectangular.
 
-    Example:
+    Examples:
         >>> is_toeplitz(toeplitz(torch.randn(4), torch.randn(3))), is_toeplitz(torch.randn(3, 3))
         (True, False)
     """
@@ -238,7 +238,7 @@ def is_circulant(A: Tensor | np.ndarray, *, rtol: float = 1e-5, atol: float = 1e
 
     Args and Raises as `is_symmetric`.
 
-    Example:
+    Examples:
         >>> is_circulant(circulant(torch.randn(4))), is_circulant(toeplitz(torch.arange(4.0)))
         (True, False)
     """
@@ -253,7 +253,7 @@ def is_psd(A: Tensor | np.ndarray, *, rtol: float = 1e-5, atol: float = 1e-6) ->
     Args as `is_symmetric`. The quadratic form needs a square A: anything else raises
     `ValueError`, as does an A that is not 2-D.
 
-    Example:
+    Examples:
         >>> B = torch.randn(5, 3)
         >>> is_psd(B @ B.T), is_psd(-torch.eye(2))
         (True, False)
@@ -288,7 +288,7 @@ def matrix_norm(A: Tensor | np.ndarray, kind: str = "fro") -> Tensor:
     Raises:
         ValueError: if A is not 2-D or kind is unknown.
 
-    Example:
+    Examples:
         >>> A = torch.tensor([[1.0, -2.0], [3.0, 4.0]])
         >>> [round(float(matrix_norm(A, k)), 4) for k in ("1", "inf", "fro", "spectral", "nuclear")]
         [6.0, 7.0, 5.4772, 5.1167, 7.0711]
@@ -320,7 +320,7 @@ def rank(A: Tensor | np.ndarray, tol: float | None = None) -> Tensor:
     Raises:
         ValueError: if A is not 2-D.
 
-    Example:
+    Examples:
         >>> u, v = torch.randn(4, 1), torch.randn(1, 3)
         >>> rank(u @ v), rank(torch.eye(3))
         (tensor(1), tensor(3))
@@ -352,7 +352,7 @@ def condition_number(A: Tensor | np.ndarray) -> Tensor:
     Raises:
         ValueError: if A is not 2-D.
 
-    Example:
+    Examples:
         >>> condition_number(torch.diag(torch.tensor([10.0, 0.1])))
         tensor(100.)
     """
@@ -375,7 +375,7 @@ def span_basis(X: Tensor | np.ndarray, tol: float | None = None) -> Tensor:
     Raises:
         ValueError: if X is not 2-D.
 
-    Example:
+    Examples:
         >>> X = torch.tensor([[1.0, 2.0, 0.0], [1.0, 2.0, 0.0], [0.0, 0.0, 1.0]])
         >>> span_basis(X).shape                   # column 2 = 2 * column 1: a plane in R^3
         torch.Size([3, 2])

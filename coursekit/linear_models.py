@@ -57,7 +57,7 @@ def pca(X: Tensor | np.ndarray, k: int) -> PrincipalComponents:
     Raises:
         ValueError: if X is not 2-D with at least two rows, or k is out of range.
 
-    Example:
+    Examples:
         >>> X = torch.tensor([[0.0, 0.0], [1.0, 1.0], [2.0, 2.0]])
         >>> fit = pca(X, 1)
         >>> fit.components, fit.explained_variance, fit.transform(X)[:, 0]
@@ -111,7 +111,7 @@ def lstsq(A: Tensor | np.ndarray, b: Tensor | np.ndarray, tol: float | None = No
     Raises:
         ValueError: if A is not 2-D or b does not have A.shape[0] rows.
 
-    Example:
+    Examples:
         >>> A = torch.tensor([[1.0, 1.0]])          # one equation, two unknowns
         >>> lstsq(A, torch.tensor([2.0]))            # the shortest x with x1 + x2 = 2
         tensor([1., 1.])
@@ -141,7 +141,7 @@ def ridge(A: Tensor | np.ndarray, b: Tensor | np.ndarray, lam: float) -> Tensor:
     Raises:
         ValueError: if the shapes do not match or lam is negative.
 
-    Example:
+    Examples:
         >>> A, b = torch.eye(2), torch.tensor([2.0, 4.0])
         >>> ridge(A, b, 1.0)                      # every coefficient shrunk by 1 / (1 + lam)
         tensor([1., 2.])
@@ -190,7 +190,7 @@ def lasso(
     Raises:
         ValueError: if the shapes do not match or lam is not positive.
 
-    Example:
+    Examples:
         >>> A, b = torch.eye(3), torch.tensor([3.0, -0.5, 1.0])
         >>> lasso(A, b, 2.0)                      # soft thresholding by lam / 2 = 1
         tensor([2., 0., 0.])

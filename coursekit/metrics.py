@@ -40,7 +40,7 @@ def topk_error(logits: torch.Tensor | ArrayLike, targets: torch.Tensor | ArrayLi
         ValueError: if ``logits`` is not 2-D, ``targets`` does not match it, a target is out of
             range, or ``k`` is not in ``[1, C]``.
 
-    Example:
+    Examples:
         >>> import torch
         >>> scores = torch.tensor([[0.1, 0.7, 0.2], [0.5, 0.3, 0.2], [0.2, 0.3, 0.5]])
         >>> truth = torch.tensor([2, 0, 0])
@@ -107,7 +107,7 @@ def word_edits(reference: str | Sequence[str], hypothesis: str | Sequence[str]) 
     Raises:
         ValueError: if either argument is neither a string nor a sequence of strings.
 
-    Example:
+    Examples:
         >>> word_edits("the cat sat on the mat", "the cat sat on mat")
         EditCounts(substitutions=0, deletions=1, insertions=0, reference_words=6)
     """
@@ -154,7 +154,7 @@ def word_error_rate(reference: str | Sequence[str], hypothesis: str | Sequence[s
         ValueError: if ``reference`` has no words (the rate is undefined), or an argument is
             neither a string nor a sequence of strings.
 
-    Example:
+    Examples:
         >>> word_error_rate("the cat sat on the mat", "the cat sat on mat")
         0.1667
         >>> word_error_rate("", "hello")

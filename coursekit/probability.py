@@ -63,7 +63,7 @@ def gaussian_log_prob(
     Raises:
         ValueError: if the shapes do not agree or ``cov`` is not positive definite.
 
-    Example:
+    Examples:
         >>> import math
         >>> round(gaussian_log_prob(torch.zeros(2), torch.zeros(2), torch.eye(2)).item(), 4)
         -1.8379
@@ -105,7 +105,7 @@ def covariance(X: torch.Tensor | ArrayLike) -> torch.Tensor:
     Raises:
         ValueError: if ``X`` is not 2-D or has fewer than two rows.
 
-    Example:
+    Examples:
         >>> covariance(torch.tensor([[0.0, 0.0], [1.0, 2.0], [2.0, 4.0]]))
         tensor([[1., 2.],
                 [2., 4.]])
@@ -132,7 +132,7 @@ class GaussianMixture:
         ValueError: if a shape disagrees, the weights are not a distribution, or a
             covariance is not positive definite.
 
-    Example:
+    Examples:
         >>> gm = GaussianMixture([0.3, 0.7], [[0.0, 0.0], [4.0, 4.0]], torch.eye(2).repeat(2, 1, 1))
         >>> gm.sample(5, generator=torch.Generator().manual_seed(0)).shape
         torch.Size([5, 2])
@@ -184,7 +184,7 @@ class GaussianMixture:
         Raises:
             ValueError: if the last dimension of ``x`` is not ``d``.
 
-        Example:
+        Examples:
             >>> gm = GaussianMixture([1.0], [[0.0]], [[[1.0]]])
             >>> round(gm.log_prob(torch.tensor([0.0])).item(), 4)
             -0.9189
@@ -202,7 +202,7 @@ class GaussianMixture:
         Returns:
             The responsibilities, shape ``(..., K)``; each row sums to 1.
 
-        Example:
+        Examples:
             >>> gm = GaussianMixture([0.5, 0.5], [[-1.0], [1.0]], [[[1.0]], [[1.0]]])
             >>> gm.responsibilities(torch.tensor([[0.0]]))
             tensor([[0.5000, 0.5000]])
@@ -228,7 +228,7 @@ class GaussianMixture:
         Raises:
             ValueError: if ``n`` is not a positive int.
 
-        Example:
+        Examples:
             >>> gm = GaussianMixture([0.5, 0.5], [[-5.0], [5.0]], [[[1.0]], [[1.0]]])
             >>> x, z = gm.sample(4, generator=torch.Generator().manual_seed(0), return_labels=True)
             >>> bool(((x[:, 0] > 0) == (z == 1)).all())
@@ -282,7 +282,7 @@ class GaussianMixture:
         Raises:
             ValueError: if ``X`` is not 2-D or ``k`` is out of range.
 
-        Example:
+        Examples:
             >>> g = torch.Generator().manual_seed(0)
             >>> X = torch.randn(400, 2, generator=g)
             >>> X[:200] -= 3

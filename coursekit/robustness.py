@@ -98,7 +98,7 @@ def fgsm(
             integer class per input (in range of the model's ``K`` logits), or ``clamp``
             is not a pair with ``low <= high``.
 
-    Example:
+    Examples:
         >>> import torch
         >>> from torch import nn
         >>> model = nn.Linear(2, 2)
@@ -132,7 +132,7 @@ def fgsm(
     return adversarial
 
 
-def saliency(model: nn.Module, x: torch.Tensor, target) -> torch.Tensor:
+def saliency(model: nn.Module, x: torch.Tensor, target: int | torch.Tensor) -> torch.Tensor:
     r"""Gradient saliency map: how strongly each input value moves the target class score.
 
     For the unnormalised score (logit) $S_c$ of class $c$, the map is
@@ -157,7 +157,7 @@ def saliency(model: nn.Module, x: torch.Tensor, target) -> torch.Tensor:
         ValueError: if ``x`` is not floating or ``target`` does not give one integer class
             per input (in range of the model's ``K`` logits).
 
-    Example:
+    Examples:
         >>> import torch
         >>> from torch import nn
         >>> model = nn.Linear(3, 2, bias=False)

@@ -43,7 +43,7 @@ class CausalSelfAttention(nn.Module):
     Raises:
         ValueError: if ``n_embd`` is not divisible by ``n_head``.
 
-    Example:
+    Examples:
         >>> attention = CausalSelfAttention(CharLMConfig(vocab_size=10, n_embd=8, n_head=2))
         >>> x = torch.randn(1, 5, 8)
         >>> changed = x.clone()
@@ -71,7 +71,7 @@ class CausalSelfAttention(nn.Module):
 class Block(nn.Module):
     """A transformer block: attention then an MLP, each on a layer-normed residual stream.
 
-    Example:
+    Examples:
         >>> tuple(Block(CharLMConfig(vocab_size=10, n_embd=8, n_head=2))(torch.zeros(3, 5, 8)).shape)
         (3, 5, 8)
     """
@@ -99,7 +99,7 @@ class CharTransformer(nn.Module):
     Raises:
         ValueError: from ``forward``, if the input is longer than ``config.block_size``.
 
-    Example:
+    Examples:
         >>> model = CharTransformer(CharLMConfig(vocab_size=30, block_size=16))
         >>> tuple(model(torch.zeros(2, 16, dtype=torch.long)).shape)  # (B, T, V)
         (2, 16, 30)

@@ -41,7 +41,7 @@ def receptive_field(kernel_size: int, dilations: Sequence[int]) -> int:
     Raises:
         ValueError: if ``kernel_size`` or a dilation is not a positive integer.
 
-    Example:
+    Examples:
         >>> receptive_field(2, [1, 2, 4, 8])
         16
         >>> receptive_field(2, [2**i for i in range(10)] * 3)  # the paper's 30 layers
@@ -61,7 +61,7 @@ class CausalConv1d(nn.Conv1d):
     The input is padded on the left by ``(kernel_size - 1) * dilation`` zeros, so the output has
     the input's length and is shifted to be causal.
 
-    Example:
+    Examples:
         >>> conv = CausalConv1d(1, 1, kernel_size=2, dilation=4)
         >>> tuple(conv(torch.zeros(3, 1, 10)).shape)
         (3, 1, 10)
@@ -104,7 +104,7 @@ class WaveNet(nn.Module):
     Raises:
         ValueError: if ``kernel_size`` or a dilation is not a positive integer.
 
-    Example:
+    Examples:
         >>> net = WaveNet(dilations=(1, 2, 4, 8))
         >>> net.receptive_field
         16
@@ -158,7 +158,7 @@ def mu_law_encode(x: torch.Tensor | ArrayLike, quantization_channels: int = 256)
     Raises:
         ValueError: if ``x`` is not floating point or ``quantization_channels < 2``.
 
-    Example:
+    Examples:
         >>> mu_law_encode(torch.tensor([-1.0, -0.01, 0.0, 0.01, 1.0])).tolist()
         [0, 98, 128, 157, 255]
     """
@@ -190,7 +190,7 @@ def mu_law_decode(codes: torch.Tensor | ArrayLike, quantization_channels: int = 
     Raises:
         ValueError: if a code is out of range.
 
-    Example:
+    Examples:
         >>> x = torch.linspace(-1, 1, 101)
         >>> bool((mu_law_decode(mu_law_encode(x)) - x).abs().max() < 0.03)
         True
