@@ -86,3 +86,17 @@ def test_the_fence_check_catches_a_hidden_block(tmp_path):
     assert infos == ["py", 'python title="x.py"', "python"]
     collected = [e.region for e in chapters.parse(page).examples()]
     assert len(collected) == 1  # only the exact `python` fence runs
+
+
+LABS = sorted((DOCS / "labs").glob("*.py"))
+
+
+@pytest.mark.parametrize("lab", LABS, ids=lambda p: str(p.relative_to(ROOT)))
+def test_labs_hold_no_latex(lab):
+    """Lab text cells are rendered by nbconvert, not converted to MathML: LaTeX would show raw."""
+    import jupytext
+
+    notebook = jupytext.read(lab, fmt="py:percent")
+    raw = [cell.source for cell in notebook.cells
+           if cell.cell_type == "markdown" and re.search(r"\$[^$\n]+\$|\\\(|\\\[", cell.source)]
+    assert not raw, f"{lab.name}: LaTeX in a text cell would show as raw $...$: {raw[0][:80]!r}"

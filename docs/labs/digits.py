@@ -37,7 +37,7 @@ from coursekit.train import evaluate, fit
 # %% [markdown]
 # ## The data
 #
-# 1,797 images of 8x8 pixels, 17 grey levels, scaled to $[0, 1]$. `load_digits` splits them
+# 1,797 images of 8x8 pixels, 17 grey levels, scaled to [0, 1]. `load_digits` splits them
 # 75/25, stratified, the same way every time.
 
 # %%
