@@ -43,3 +43,9 @@ def test_every_reference_page_is_in_the_nav():
     pages = sorted(p.relative_to(ROOT / "docs").as_posix()
                    for p in (ROOT / "docs" / "reference").glob("*.md"))
     assert [p for p in pages if p not in nav] == []
+
+
+def test_the_reference_index_links_every_module_page():
+    index = (ROOT / "docs" / "reference" / "index.md").read_text()
+    missing = [name for name in PUBLIC_MODULES if f"]({name}.md)" not in index]
+    assert missing == []
