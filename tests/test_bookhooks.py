@@ -104,3 +104,25 @@ def test_portcheck_explains_a_busy_port(capsys):
         assert not portcheck.port_is_free("127.0.0.1", port)
         assert portcheck.main(["127.0.0.1", str(port)]) == 1
     assert f"port {port} on 127.0.0.1 is already in use" in capsys.readouterr().err
+
+
+def run_markdown(tmp_path, text):
+    from bookhooks.examples import run_page
+
+    page = tmp_path / "page.md"
+    page.write_text(text)
+    return run_page(page)
+
+
+def test_a_float_on_the_page_must_be_what_the_value_rounds_to(tmp_path):
+    assert run_markdown(tmp_path, "```python\n>>> 1 / 3\n0.333\n>>> 11.0\n11.\n```\n") == 2
+    with pytest.raises(Exception, match="Expected"):
+        run_markdown(tmp_path, "```python\n>>> 11.0\n12.\n```\n")  # plain NUMBER would pass
+    with pytest.raises(Exception, match="Expected"):
+        run_markdown(tmp_path, "```python\n>>> 0.3337\n0.333\n```\n")
+
+
+def test_a_plain_block_that_prints_fails(tmp_path):
+    assert run_markdown(tmp_path, "```python\nx = 1\n```\n") == 1
+    with pytest.raises(Exception, match="printed output that the page does not check"):
+        run_markdown(tmp_path, "```python\nprint('unchecked')\n```\n")
