@@ -15,6 +15,8 @@ import torch
 from numpy.typing import ArrayLike
 from torch.func import grad_and_value
 
+from coursekit._tensors import as_float
+
 __all__ = [
     "gradient",
     "jacobian",
@@ -23,12 +25,6 @@ __all__ = [
     "gradient_descent",
     "DescentResult",
 ]
-
-
-def _as_float(x: torch.Tensor | ArrayLike) -> torch.Tensor:
-    """A floating tensor from a tensor, array or list; integers become the default dtype."""
-    x = torch.as_tensor(x)
-    return x if x.is_floating_point() else x.to(torch.get_default_dtype())
 
 
 def _scalar(f: Callable) -> Callable:
@@ -61,7 +57,7 @@ def gradient(f: Callable, x: torch.Tensor | ArrayLike) -> torch.Tensor:
         >>> gradient(lambda x: (x ** 2).sum(), torch.tensor([1.0, -2.0]))
         tensor([ 2., -4.])
     """
-    return torch.func.grad(_scalar(f))(_as_float(x))
+    return torch.func.grad(_scalar(f))(as_float(x))
 
 
 def jacobian(f: Callable, x: torch.Tensor | ArrayLike) -> torch.Tensor:
@@ -81,7 +77,7 @@ def jacobian(f: Callable, x: torch.Tensor | ArrayLike) -> torch.Tensor:
         >>> torch.equal(jacobian(lambda x: A @ x, torch.zeros(2)), A)
         True
     """
-    return torch.func.jacrev(f)(_as_float(x))
+    return torch.func.jacrev(f)(as_float(x))
 
 
 def hessian(f: Callable, x: torch.Tensor | ArrayLike) -> torch.Tensor:
@@ -107,7 +103,7 @@ def hessian(f: Callable, x: torch.Tensor | ArrayLike) -> torch.Tensor:
         tensor([[4., 1.],
                 [1., 6.]])
     """
-    return torch.func.jacrev(torch.func.grad(_scalar(f)))(_as_float(x))
+    return torch.func.jacrev(torch.func.grad(_scalar(f)))(as_float(x))
 
 
 def numerical_gradient(f: Callable, x: torch.Tensor | ArrayLike, eps: float = 1e-6) -> torch.Tensor:
@@ -142,7 +138,7 @@ def numerical_gradient(f: Callable, x: torch.Tensor | ArrayLike, eps: float = 1e
     """
     if not eps > 0:
         raise ValueError(f"eps must be positive, got {eps!r}")
-    x = _as_float(x)
+    x = as_float(x)
     steps = eps * torch.eye(x.numel(), dtype=x.dtype).reshape(x.numel(), *x.shape)  # (n, *x.shape)
     columns = [(f(x + e) - f(x - e)) / (2 * eps) for e in steps]  # n tensors of f's shape
     return torch.stack(columns, dim=-1).reshape(columns[0].shape + x.shape)
@@ -206,7 +202,7 @@ def gradient_descent(
     if tol is not None and not tol >= 0:
         raise ValueError(f"tol must be None or nonnegative, got {tol!r}")
     grad_f = grad_and_value(_scalar(f))
-    x = _as_float(x0).detach()
+    x = as_float(x0).detach()
     path, losses = [x], []
     for t in range(steps + 1):
         g, loss = grad_f(x)

@@ -14,21 +14,13 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from coursekit._tensors import as_float
+
 __all__ = [
     "circulant", "condition_number", "givens", "is_circulant", "is_orthogonal", "is_psd",
     "is_symmetric", "is_toeplitz", "l0_norm", "lp_norm", "matrix_norm", "rank", "span_basis",
     "toeplitz",
 ]  # fmt: skip
-
-
-def _tensor(x, name: str) -> Tensor:
-    """x as a floating (or complex) tensor."""
-    try:
-        t = torch.as_tensor(x)
-    except (TypeError, ValueError, RuntimeError) as err:
-        kind = type(x).__name__
-        raise ValueError(f"{name} must be a tensor or array of numbers, got {kind}") from err
-    return t if t.is_floating_point() or t.is_complex() else t.to(torch.get_default_dtype())
 
 
 def _vector(x, name: str) -> Tensor:
@@ -40,7 +32,7 @@ def _matrix(A, name: str) -> Tensor:
 
 
 def _with_ndim(x, name: str, ndim: int, what: str) -> Tensor:
-    t = _tensor(x, name)
+    t = as_float(x, name)
     if t.ndim != ndim:
         raise ValueError(f"{name} must be {what}, got shape {tuple(t.shape)}")
     return t
@@ -176,7 +168,7 @@ def givens(theta: float | Tensor) -> Tensor:
         >>> givens(math.pi / 6) @ torch.tensor([1.0, 0.0])     # 30 degrees up from the x axis
         tensor([0.8660, 0.5000])
     """
-    theta = _tensor(theta, "theta")
+    theta = as_float(theta, "theta")
     if theta.ndim != 0:
         raise ValueError(f"theta must be a scalar angle, got shape {tuple(theta.shape)}")
     cos, sin = torch.cos(theta), torch.sin(theta)

@@ -16,7 +16,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from coursekit.linalg import _default_tol, _matrix, _tensor
+from coursekit._tensors import as_float
+from coursekit.linalg import _default_tol, _matrix
 
 
 @dataclass
@@ -82,7 +83,7 @@ def pca(X: Tensor | np.ndarray, k: int) -> PrincipalComponents:
 
 def _system(A, b, *, vector: bool = False) -> tuple[Tensor, Tensor]:
     """A as a matrix and b with one row per row of A (a vector when ``vector``)."""
-    A, b = _matrix(A, "A"), _tensor(b, "b")
+    A, b = _matrix(A, "A"), as_float(b, "b")
     if b.ndim not in ((1,) if vector else (1, 2)) or b.shape[0] != A.shape[0]:
         want = "a vector" if vector else "a vector or matrix"
         raise ValueError(

@@ -12,18 +12,14 @@ import math
 import torch
 from numpy.typing import ArrayLike
 
+from coursekit._tensors import as_float
+
 __all__ = ["gaussian_log_prob", "covariance", "GaussianMixture"]
-
-
-def _as_float(x: torch.Tensor | ArrayLike) -> torch.Tensor:
-    """A floating tensor from a tensor, array or list; integers become the default dtype."""
-    x = torch.as_tensor(x)
-    return x if x.is_floating_point() else x.to(torch.get_default_dtype())
 
 
 def _as_common_float(*xs: torch.Tensor | ArrayLike) -> list[torch.Tensor]:
     """Floating tensors of one dtype, the widest among them (float32 and float64 give float64)."""
-    xs = [_as_float(x) for x in xs]
+    xs = [as_float(x) for x in xs]
     dtype = xs[0].dtype
     for x in xs[1:]:
         dtype = torch.promote_types(dtype, x.dtype)
@@ -110,7 +106,7 @@ def covariance(X: torch.Tensor | ArrayLike) -> torch.Tensor:
         tensor([[1., 2.],
                 [2., 4.]])
     """
-    X = _as_float(X)
+    X = as_float(X)
     if X.ndim != 2 or X.shape[0] < 2:
         raise ValueError(f"X must be 2-D with at least two rows, got shape {tuple(X.shape)}")
     Xc = X - X.mean(0)
@@ -167,7 +163,7 @@ class GaussianMixture:
 
     def _joint_log_prob(self, x: torch.Tensor | ArrayLike) -> torch.Tensor:
         r"""$\log \pi_k + \log \mathcal{N}(x; \mu_k, \Sigma_k)$ for each $k$, shape ``(..., K)``."""
-        x = _as_float(x).to(self.means.dtype)
+        x = as_float(x).to(self.means.dtype)
         if x.ndim < 1 or x.shape[-1] != self.means.shape[1]:
             raise ValueError(f"x must end in d = {self.means.shape[1]}, got shape {tuple(x.shape)}")
         return self.weights.log() + gaussian_log_prob(x.unsqueeze(-2), self.means, self.covs)
@@ -292,7 +288,7 @@ class GaussianMixture:
             tensor([[-3., -3.],
                     [ 3.,  3.]])
         """
-        X = _as_float(X)
+        X = as_float(X)
         if X.ndim != 2:
             raise ValueError(f"X must be 2-D (n, d), got shape {tuple(X.shape)}")
         n, d = X.shape
