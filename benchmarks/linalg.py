@@ -7,7 +7,7 @@ best-of-``REPEATS`` wall time of each (the two alternate) and the ratio ours / s
 - lasso: minimise ||Ax - b||^2 + lam ||x||_1 (scikit-learn: alpha = lam / (2m), no intercept,
   its default tolerance), with a 20-sparse truth and lam = 0.1 lam_max. The main problem has
   independent Gaussian columns; a second one with strongly correlated columns (AR(1), rho =
-  0.9) is the hard case for active-set methods.
+  0.9) is the harder case, for coordinate descent and for active-set methods alike.
 - pca: the explained variance of the top 20 components (what PCA maximises).
 
 Run with ``python benchmarks/linalg.py``.

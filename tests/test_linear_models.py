@@ -6,13 +6,21 @@ import warnings
 import numpy as np
 import pytest
 import torch
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from sklearn.decomposition import PCA
 from sklearn.linear_model import Lasso, Ridge
 
 from coursekit import linalg
-from coursekit.linear_models import _fista, lasso, lstsq, pca, ridge
+from coursekit.linear_models import (
+    _fista,
+    _path,
+    _relative_gap,
+    lasso,
+    lstsq,
+    pca,
+    ridge,
+)
 
 FEW = settings(max_examples=25, deadline=None)
 seeds = st.integers(0, 2**31 - 1)
@@ -157,8 +165,60 @@ def test_lasso_fallback_matches_sklearn_objective_with_duplicate_columns():
     A, b = sparse_problem(50, 40, seed=7, correlation=0.9)
     A[:, 1] = A[:, 0]  # the solution is not unique; the objective is
     lam = 0.05 * 2 * (A.T @ b).abs().max().item()
-    x = _fista(A, b, lam, tol=1e-12, max_iter=20_000)[0]
+    x = _fista(A, b, lam, tol=1e-12, max_iter=20_000)
     assert objective(A, b, x, lam) == pytest.approx(objective(A, b, sklearn_lasso(A, b, lam), lam), rel=1e-9)
+
+
+def path_problem(case):
+    """Problems on which earlier versions of the path went wrong (each found by a search)."""
+    if case == "a column leaves and rejoins on the other side":
+        A, b, frac = randn(3, 3, seed=2), randn(3, seed=3), 0.05
+    elif case == "the last step rounds to just above the target level":
+        A, b, frac = randn(3, 3, seed=26), randn(3, seed=27), 0.3
+    elif case == "duplicate, negated and zero columns":
+        A, b, frac = randn(20, 8, seed=2), randn(20, seed=3), 0.1
+        A[:, 1], A[:, 2], A[:, 3] = A[:, 0], -A[:, 0], 0.0
+    else:  # "tied correlations, and a joining column that moves the wrong way"
+        A = torch.tensor([[0, 0, 0, 1], [1, 1, -1, 0], [0, 1, 0, -1], [1, 1, -1, 0]], dtype=torch.float64)
+        b, frac = torch.tensor([-3.0, -3.0, 1.0, 1.0], dtype=torch.float64), 0.3
+    return A, b, frac * 2 * (A.T @ b).abs().max().item()
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        "a column leaves and rejoins on the other side",
+        "the last step rounds to just above the target level",
+        "duplicate, negated and zero columns",
+        "tied correlations, and a joining column that moves the wrong way",
+    ],
+)
+def test_lasso_path_reaches_the_exact_solution(case):
+    A, b, lam = path_problem(case)
+    x = _path(A.numpy(), b.numpy(), lam / 2, max_steps=100)
+    assert x is not None  # the path itself solved it, without the proximal gradient fallback
+    assert _relative_gap(A.numpy(), b.numpy(), x, lam) <= 1e-12
+    assert objective(A, b, torch.from_numpy(x), lam) <= objective(A, b, sklearn_lasso(A, b, lam), lam) * (1 + 1e-12)
+
+
+def test_lasso_falls_back_and_warns_when_the_steps_run_out():
+    A, b = sparse_problem(60, 40, seed=3, correlation=0.9)
+    lam = 0.01 * 2 * (A.T @ b).abs().max().item()
+    assert _path(A.numpy(), b.numpy(), lam / 2, max_steps=3) is None
+    with pytest.warns(RuntimeWarning, match=r"lasso: relative duality gap .* above tol=1e-09"):
+        lasso(A, b, lam, max_iter=3)
+
+
+@FEW
+@given(seed=seeds, m=st.integers(1, 12), n=st.integers(1, 12), frac=st.floats(0.01, 0.99))
+def test_lasso_matches_sklearn_on_integer_data_full_of_ties(seed, m, n, frac):
+    g = torch.Generator().manual_seed(seed)
+    A = torch.randint(-1, 2, (m, n), generator=g).double()
+    b = torch.randint(-3, 4, (m,), generator=g).double()
+    lam = frac * 2 * (A.T @ b).abs().max().item()
+    assume(lam > 0)
+    ours, ref = objective(A, b, lasso(A, b, lam), lam), objective(A, b, sklearn_lasso(A, b, lam), lam)
+    assert ours <= ref * (1 + 1e-9)
 
 
 @FEW
@@ -193,6 +253,11 @@ def test_lasso_keeps_float32():
     x = lasso(A.float(), b.float(), 1.0)
     assert x.dtype == torch.float32
     assert torch.allclose(x.double(), lasso(A, b, 1.0), atol=1e-4)
+
+
+def test_lasso_of_a_matrix_without_columns_is_empty():
+    x = lasso(torch.zeros(3, 0), torch.ones(3), 1.0)
+    assert x.shape == (0,) and x.dtype == torch.float32
 
 
 def test_lasso_rejects_bad_input():
