@@ -5,8 +5,8 @@ a real run needs around it: a device chosen for you, pinned memory and ``non_blo
 copies on CUDA, bf16 autocast, a progress bar, seeds that make CPU runs repeatable,
 checkpoints to resume from, and data-parallel training when launched by ``torchrun``.
 With ``fast=True`` the whole dataset lives on the device and batches are cut by indexing,
-with no ``DataLoader`` at all: on a GPU that removes the per-batch Python work that dominates
-small networks. ``save_checkpoint`` and ``load_checkpoint`` (from ``coursekit.checkpoint``)
+with no ``DataLoader`` at all, and on a GPU each step is replayed from a CUDA graph: that
+removes the per-batch Python work and kernel launches that dominate small networks. ``save_checkpoint`` and ``load_checkpoint`` (from ``coursekit.checkpoint``)
 are importable from here too.
 """
 
@@ -27,6 +27,7 @@ from tqdm import tqdm
 
 from coursekit.batches import Batch, loader_batches, resident_batches
 from coursekit.checkpoint import load_checkpoint, save_checkpoint
+from coursekit.cuda_graphs import GraphedStep
 from coursekit.device import resolve_device
 from coursekit.distributed import DistInfo, all_reduce_sum, process_group
 
@@ -89,7 +90,9 @@ def fit(
         resume: continue from ``checkpoint_dir``'s checkpoint when there is one.
         progress: show a ``tqdm`` bar with the running loss.
         fast: keep the whole dataset on the device and batch by indexing (no ``DataLoader``);
-            on CUDA the model and images also use the channels-last memory format.
+            on CUDA the model and images also use the channels-last memory format, and
+            with SGD, a constant rate and neither ``compile`` nor ``torchrun``, each training
+            step is replayed from a CUDA graph (``coursekit.cuda_graphs``).
         compile: run the model through ``torch.compile``.
         lr_schedule: ``"constant"``, or ``"cosine"`` to anneal the rate to 0 over ``epochs``.
 
@@ -179,13 +182,20 @@ def fit(
         if info.enabled:  # averages the gradients across processes during backward()
             net = DistributedDataParallel(model, device_ids=[dev.index] if on_gpu else None)
         net = torch.compile(net) if compile else net
+        train_step = _TrainStep(net, opt, loss_fn, dev, use_amp)
+        step: Callable[[torch.Tensor, torch.Tensor], None] = train_step
+        graphable = isinstance(opt, torch.optim.SGD) or all(
+            group.get("capturable", False) for group in opt.param_groups
+        )  # a recorded step must update the optimizer's state in place, on the GPU
+        if fast and on_gpu and graphable and schedule is None and not (compile or info.enabled):
+            step = GraphedStep(train_step)  # one launch per step instead of dozens
 
         for epoch in range(start, epochs):
             sampler.set_epoch(epoch)
             torch.manual_seed(_epoch_seed(seed, epoch, info))  # dropout and friends
             loss, accuracy = _train_epoch(
-                net, opt, loss_fn, batches(), -(-sampler.num_samples // per_rank),
-                dev, use_amp, f"epoch {epoch + 1}/{epochs}", progress and info.is_main,
+                net, train_step, step, batches(), -(-sampler.num_samples // per_rank),
+                f"epoch {epoch + 1}/{epochs}", progress and info.is_main,
             )  # fmt: skip
             history["loss"].append(loss)
             history["accuracy"].append(accuracy)
@@ -205,38 +215,53 @@ def fit(
     return history
 
 
+class _TrainStep:
+    """One step of the lecture's loop, adding the batch's loss and its count of correct answers
+    to running sums that stay on the device: reading them (.item()) would make the CPU wait for
+    the GPU, and a CUDA graph of the step can update them in place."""
+
+    def __init__(self, net: nn.Module, opt: torch.optim.Optimizer, loss_fn: nn.Module,
+                 device: torch.device, use_amp: bool) -> None:  # fmt: skip
+        self.net, self.opt, self.loss_fn = net, opt, loss_fn
+        self.device_type, self.use_amp = device.type, use_amp
+        self.loss_sum = torch.zeros((), device=device)
+        self.correct = torch.zeros((), dtype=torch.int64, device=device)
+
+    def __call__(self, x: torch.Tensor, y: torch.Tensor) -> None:
+        # autocast's cache of cast weights would outlive a CUDA graph's recording: off
+        with torch.autocast(self.device_type, torch.bfloat16, self.use_amp, cache_enabled=False):
+            outputs = self.net(x)
+            loss = self.loss_fn(outputs, y)
+        self.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        self.opt.step()
+        self.loss_sum += loss.detach() * len(y)
+        self.correct += (outputs.detach().argmax(1) == y).sum()
+
+
 def _train_epoch(
     net: nn.Module,
-    opt: torch.optim.Optimizer,
-    loss_fn: nn.Module,
+    sums: _TrainStep,
+    step: Callable[[torch.Tensor, torch.Tensor], None],
     batches: Iterable[Batch],
     n_batches: int,
-    device: torch.device,
-    use_amp: bool,
     desc: str,
     show: bool,
 ) -> tuple[float, float]:
-    """One pass of the lecture's loop; returns the epoch's mean loss and accuracy."""
+    """One pass over the batches; returns the epoch's mean loss and accuracy."""
     net.train()
-    # running sums stay on the device: reading them (.item()) would make the CPU wait for the GPU
-    loss_sum = torch.zeros((), device=device)
-    correct = torch.zeros((), dtype=torch.int64, device=device)
+    sums.loss_sum.zero_()
+    sums.correct.zero_()
     count, shown_at = 0, time.monotonic()
     bar = tqdm(batches, total=n_batches, desc=desc, disable=not show, leave=False, file=sys.stderr)
     for x, y in bar:
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):
-            outputs = net(x)
-            loss = loss_fn(outputs, y)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        loss_sum += loss.detach() * len(y)
-        correct += (outputs.detach().argmax(1) == y).sum()
+        step(x, y)
         count += len(y)
         if show and time.monotonic() - shown_at > 0.2:
             shown_at = time.monotonic()
-            bar.set_postfix(loss=f"{loss_sum.item() / count:.4f}", refresh=False)
-    totals = all_reduce_sum(torch.stack([loss_sum, correct.float(), loss_sum.new_tensor(count)]))
+            bar.set_postfix(loss=f"{sums.loss_sum.item() / count:.4f}", refresh=False)
+    loss_sum, correct = sums.loss_sum, sums.correct.float()
+    totals = all_reduce_sum(torch.stack([loss_sum, correct, loss_sum.new_tensor(count)]))
     loss_total, correct_total, count_total = totals.tolist()
     return loss_total / count_total, correct_total / count_total
 
