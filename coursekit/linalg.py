@@ -2,8 +2,8 @@ r"""Linear algebra from the definitions: norms, structured matrices, matrix norm
 
 Each function is a few lines of torch written from the formula in its docstring, and tested
 against NumPy or SciPy. Inputs may be tensors or NumPy arrays; floating dtypes are kept
-(integers become the default float). PCA, least squares, ridge and lasso live in
-`coursekit.linear_models` and can be imported from here too.
+(integers become the default float). PCA, least squares and ridge live in
+`coursekit.linear_models`, the lasso in `coursekit.lasso`; they can be imported from here too.
 """
 
 from __future__ import annotations
@@ -36,6 +36,18 @@ def _with_ndim(x, name: str, ndim: int, what: str) -> Tensor:
     if t.ndim != ndim:
         raise ValueError(f"{name} must be {what}, got shape {tuple(t.shape)}")
     return t
+
+
+def _system(A, b, *, vector: bool = False) -> tuple[Tensor, Tensor]:
+    """A as a matrix and b with one row per row of A (a vector when ``vector``)."""
+    A, b = _matrix(A, "A"), as_float(b, "b")
+    if b.ndim not in ((1,) if vector else (1, 2)) or b.shape[0] != A.shape[0]:
+        want = "a vector" if vector else "a vector or matrix"
+        raise ValueError(
+            f"b must be {want} with A.shape[0] = {A.shape[0]} rows, got shape {tuple(b.shape)}"
+        )
+    dtype = torch.promote_types(A.dtype, b.dtype)
+    return A.to(dtype), b.to(dtype)
 
 
 def _default_tol(s: Tensor, shape) -> float:
@@ -378,9 +390,14 @@ def span_basis(X: Tensor | np.ndarray, tol: float | None = None) -> Tensor:
 
 
 def __getattr__(name: str):
-    """pca, lstsq, ridge and lasso live in coursekit.linear_models (imported on first use)."""
-    if name in ("pca", "PrincipalComponents", "lstsq", "ridge", "lasso"):
+    """pca, lstsq and ridge live in coursekit.linear_models, lasso in coursekit.lasso; they are
+    imported on first use (both modules import this one)."""
+    if name in ("pca", "PrincipalComponents", "lstsq", "ridge"):
         from coursekit import linear_models
 
         return getattr(linear_models, name)
+    if name == "lasso":
+        from coursekit.lasso import lasso
+
+        return lasso
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,4 +1,4 @@
-"""coursekit.linear_models (pca, lstsq, ridge, lasso) against NumPy and scikit-learn."""
+"""coursekit.linear_models (pca, lstsq, ridge) and coursekit.lasso against NumPy and scikit-learn."""
 
 import math
 import warnings
@@ -12,15 +12,8 @@ from sklearn.decomposition import PCA
 from sklearn.linear_model import Lasso, Ridge
 
 from coursekit import linalg
-from coursekit.linear_models import (
-    _fista,
-    _path,
-    _relative_gap,
-    lasso,
-    lstsq,
-    pca,
-    ridge,
-)
+from coursekit.lasso import _fista, _path, _relative_gap, lasso
+from coursekit.linear_models import lstsq, pca, ridge
 
 FEW = settings(max_examples=25, deadline=None)
 seeds = st.integers(0, 2**31 - 1)
