@@ -6,8 +6,9 @@ copies on CUDA, bf16 autocast, a progress bar, seeds that make CPU runs repeatab
 checkpoints to resume from, and data-parallel training when launched by ``torchrun``.
 With ``fast=True`` the whole dataset lives on the device and batches are cut by indexing,
 with no ``DataLoader`` at all, and on a GPU each step is replayed from a CUDA graph: that
-removes the per-batch Python work and kernel launches that dominate small networks. ``save_checkpoint`` and ``load_checkpoint`` (from ``coursekit.checkpoint``)
-are importable from here too.
+removes the per-batch Python work and kernel launches that dominate small networks.
+``save_checkpoint`` and ``load_checkpoint`` (from ``coursekit.checkpoint``) are importable from
+here too.
 """
 
 from __future__ import annotations
