@@ -26,6 +26,9 @@ def loader_batches(loader: DataLoader, device: torch.device) -> Iterator[Batch]:
         device: where the batches go.
 
     Examples:
+        >>> import torch
+        >>> from torch.utils.data import DataLoader, TensorDataset
+        >>> from coursekit.batches import loader_batches
         >>> data = TensorDataset(torch.zeros(5, 2), torch.arange(5))
         >>> loader = DataLoader(data, batch_size=2)
         >>> [len(y) for _, y in loader_batches(loader, torch.device("cpu"))]
@@ -57,6 +60,9 @@ def resident_batches(
         A function that returns an iterator over one epoch's ``(x, y)`` batches.
 
     Examples:
+        >>> import torch
+        >>> from torch.utils.data import TensorDataset
+        >>> from coursekit.batches import resident_batches
         >>> data = TensorDataset(torch.arange(10.0).reshape(5, 2), torch.arange(5))
         >>> epoch = resident_batches(data, [4, 0, 2, 1, 3], 2, torch.device("cpu"))
         >>> [y.tolist() for _, y in epoch()]
@@ -85,6 +91,9 @@ def dataset_tensors(data: Dataset) -> tuple[torch.Tensor, torch.Tensor]:
         ``(x, y)`` stacked along a new first dimension.
 
     Examples:
+        >>> import torch
+        >>> from torch.utils.data import TensorDataset
+        >>> from coursekit.batches import dataset_tensors
         >>> data = TensorDataset(torch.zeros(5, 1, 8, 8), torch.arange(5))
         >>> [tuple(t.shape) for t in dataset_tensors(data)]
         [(5, 1, 8, 8), (5,)]

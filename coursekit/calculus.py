@@ -54,6 +54,8 @@ def gradient(f: Callable, x: torch.Tensor | ArrayLike) -> torch.Tensor:
         ValueError: if ``f(x)`` is not a scalar.
 
     Examples:
+        >>> import torch
+        >>> from coursekit.calculus import gradient
         >>> gradient(lambda x: (x ** 2).sum(), torch.tensor([1.0, -2.0]))
         tensor([ 2., -4.])
     """
@@ -73,6 +75,8 @@ def jacobian(f: Callable, x: torch.Tensor | ArrayLike) -> torch.Tensor:
         The Jacobian, shape ``f(x).shape + x.shape``.
 
     Examples:
+        >>> import torch
+        >>> from coursekit.calculus import jacobian
         >>> A = torch.tensor([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])
         >>> torch.equal(jacobian(lambda x: A @ x, torch.zeros(2)), A)
         True
@@ -98,6 +102,8 @@ def hessian(f: Callable, x: torch.Tensor | ArrayLike) -> torch.Tensor:
         ValueError: if ``f(x)`` is not a scalar.
 
     Examples:
+        >>> import torch
+        >>> from coursekit.calculus import hessian
         >>> A = torch.tensor([[2.0, 1.0], [0.0, 3.0]])
         >>> hessian(lambda x: x @ A @ x, torch.zeros(2))  # A + A^T
         tensor([[4., 1.],
@@ -132,6 +138,8 @@ def numerical_gradient(f: Callable, x: torch.Tensor | ArrayLike, eps: float = 1e
         ValueError: if ``eps`` is not positive.
 
     Examples:
+        >>> import torch
+        >>> from coursekit.calculus import numerical_gradient
         >>> x = torch.tensor([1.0, 2.0], dtype=torch.float64)
         >>> numerical_gradient(lambda x: x[0] * x[1] ** 2, x)
         tensor([4., 4.], dtype=torch.float64)
@@ -190,6 +198,8 @@ def gradient_descent(
         ValueError: if ``lr``, ``steps`` or ``tol`` is out of range, or ``f(x)`` is not a scalar.
 
     Examples:
+        >>> import torch
+        >>> from coursekit.calculus import gradient_descent
         >>> f = lambda x: ((x - 3) ** 2).sum()
         >>> result = gradient_descent(f, torch.zeros(2), lr=0.25, steps=100, tol=1e-3)
         >>> result.x.round(decimals=3), result.steps, result.converged

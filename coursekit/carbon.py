@@ -63,6 +63,7 @@ def energy_kwh(
             a whole number, or ``pue < 1``.
 
     Examples:
+        >>> from coursekit.carbon import energy_kwh
         >>> round(energy_kwh(84, gpu_watts=1515.43), 1)  # Transformer (big): 84 h at 1515.43 W
         201.1
         >>> energy_kwh(1, gpu_watts=250, num_gpus=4, pue=1.0)  # four 250 W GPUs for an hour
@@ -110,6 +111,7 @@ def co2e_lbs(kwh: float, lbs_per_kwh: float = 0.954) -> float:
         ValueError: if ``kwh`` or ``lbs_per_kwh`` is negative or not finite.
 
     Examples:
+        >>> from coursekit.carbon import co2e_lbs, energy_kwh
         >>> round(co2e_lbs(energy_kwh(84, gpu_watts=1515.43)))  # Transformer (big)
         192
         >>> round(co2e_lbs(100), 1)  # 100 kWh on the average U.S. grid

@@ -41,6 +41,7 @@ def course_text(docs_dir: str | Path | None = None) -> str:
         The text, at least a few thousand characters.
 
     Examples:
+        >>> from coursekit.charlm import course_text
         >>> text = course_text()
         >>> len(text) > 5000
         True
@@ -79,6 +80,7 @@ class CharVocab:
     """The characters of a text, sorted, with their integer ids.
 
     Examples:
+        >>> from coursekit.charlm import CharVocab
         >>> vocab = CharVocab.from_text("hello")
         >>> vocab.chars, vocab.encode("hole").tolist(), vocab.decode([3, 1])
         ('ehlo', [1, 3, 2, 0], 'oh')
@@ -114,6 +116,8 @@ class BigramLM(nn.Module):
         vocab_size: number of characters $V$.
 
     Examples:
+        >>> import torch
+        >>> from coursekit.charlm import BigramLM, CharVocab
         >>> ids = CharVocab.from_text("abab").encode("abababab")
         >>> model = BigramLM.from_counts(ids, vocab_size=2, alpha=0.0)
         >>> model(torch.tensor([[0]])).softmax(-1).tolist()  # after 'a' always 'b'
@@ -182,6 +186,8 @@ def cross_entropy_bits(model: nn.Module, ids: torch.Tensor, block_size: int = 64
         ValueError: if ``ids`` is not longer than ``block_size``.
 
     Examples:
+        >>> import torch
+        >>> from coursekit.charlm import BigramLM, cross_entropy_bits
         >>> uniform = BigramLM(4)  # all logits zero: every character has probability 1/4
         >>> cross_entropy_bits(uniform, torch.tensor([0, 1, 2, 3] * 10), block_size=8)
         2.0
@@ -209,6 +215,8 @@ def perplexity(model: nn.Module, ids: torch.Tensor, block_size: int = 64) -> flo
         $2^H$, with $H$ from `cross_entropy_bits`.
 
     Examples:
+        >>> import torch
+        >>> from coursekit.charlm import BigramLM, perplexity
         >>> round(perplexity(BigramLM(5), torch.tensor([0, 1, 2, 3, 4] * 4), block_size=4), 4)
         5.0
     """
@@ -243,6 +251,8 @@ def train_char_lm(
         ValueError: if ``ids`` is not longer than ``block_size``.
 
     Examples:
+        >>> import torch
+        >>> from coursekit.charlm import BigramLM, train_char_lm
         >>> ids = torch.tensor([0, 1, 2] * 50)
         >>> losses = train_char_lm(BigramLM(3), ids, steps=50, block_size=8, lr=0.3,
         ...                        generator=torch.Generator().manual_seed(0))
@@ -293,6 +303,8 @@ def sample(
         ValueError: if ``prompt`` is empty or not 1-D, or ``temperature`` is not positive.
 
     Examples:
+        >>> import torch
+        >>> from coursekit.charlm import BigramLM, CharVocab, sample
         >>> vocab = CharVocab.from_text("ab")
         >>> model = BigramLM.from_counts(vocab.encode("abababab"), len(vocab), alpha=0.0)
         >>> vocab.decode(sample(model, vocab.encode("a"), 5, generator=torch.Generator().manual_seed(0)))

@@ -24,6 +24,8 @@ def unwrap(model: nn.Module) -> nn.Module:
     """The plain module inside ``DistributedDataParallel`` and ``torch.compile`` wrappers.
 
     Examples:
+        >>> from torch import nn
+        >>> from coursekit.checkpoint import unwrap
         >>> net = nn.Linear(2, 2)
         >>> unwrap(net) is net
         True
@@ -54,6 +56,8 @@ def save_checkpoint(
 
     Examples:
         >>> import tempfile
+        >>> from torch import nn
+        >>> from coursekit.checkpoint import load_checkpoint, save_checkpoint
         >>> folder = tempfile.mkdtemp()
         >>> path = save_checkpoint(f"{folder}/ckpt.pt", nn.Linear(3, 2), epoch=1)
         >>> load_checkpoint(path, nn.Linear(3, 2))["epoch"]
@@ -104,6 +108,8 @@ def load_checkpoint(
 
     Examples:
         >>> import tempfile
+        >>> from torch import nn
+        >>> from coursekit.checkpoint import load_checkpoint
         >>> bad = f"{tempfile.mkdtemp()}/bad.pt"
         >>> _ = open(bad, "w").write("not a checkpoint")
         >>> load_checkpoint(bad, nn.Linear(3, 2))

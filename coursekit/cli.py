@@ -69,6 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run the ``coursekit`` command line; returns the exit status.
 
     Examples:
+        >>> from coursekit.cli import main
         >>> main(["train", "--model", "resnet", "--data", "digits"])
         Traceback (most recent call last):
         ...

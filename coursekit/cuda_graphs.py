@@ -38,6 +38,7 @@ class GraphedStep:
         On a GPU, ``GraphedStep(step)`` is called like ``step`` (the chapter on GPU training
         shows it). Without one it says so:
 
+        >>> from coursekit.cuda_graphs import GraphedStep
         >>> GraphedStep(lambda x, y: None)
         Traceback (most recent call last):
         ...

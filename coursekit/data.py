@@ -39,6 +39,7 @@ def load_digits(test_size: float = 0.25, seed: int = 0) -> tuple[TensorDataset, 
         ValueError: if ``test_size`` is not strictly between 0 and 1.
 
     Examples:
+        >>> from coursekit.data import load_digits
         >>> train, test = load_digits()
         >>> len(train), len(test)
         (1347, 450)
@@ -86,6 +87,8 @@ def synthetic_images(
             non-positive entry.
 
     Examples:
+        >>> import torch
+        >>> from coursekit.data import synthetic_images
         >>> data = synthetic_images(100, (3, 32, 32), num_classes=10, seed=0)
         >>> tuple(data.tensors[0].shape), int(data.tensors[1].max())
         ((100, 3, 32, 32), 9)
@@ -133,6 +136,7 @@ def load_cifar10(root: str | Path, train: bool = True) -> TensorDataset:
         ValueError: naming the file, if it is truncated or is not a CIFAR-10 binary batch.
 
     Examples:
+        >>> from coursekit.data import load_cifar10
         >>> load_cifar10("no/such/folder")
         Traceback (most recent call last):
         ...

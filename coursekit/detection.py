@@ -53,6 +53,7 @@ def roi_max_pool(
 
     Examples:
         >>> import torch
+        >>> from coursekit.detection import roi_max_pool
         >>> fmap = torch.arange(16.0).reshape(1, 1, 4, 4)
         >>> roi_max_pool(fmap, torch.tensor([[0, 0, 0, 3, 3]]), 2).tolist()
         [[[[5.0, 7.0], [13.0, 15.0]]]]
@@ -111,6 +112,7 @@ def encode_boxes(proposals: torch.Tensor | ArrayLike, targets: torch.Tensor | Ar
 
     Examples:
         >>> import torch
+        >>> from coursekit.detection import encode_boxes
         >>> proposal = torch.tensor([[0.0, 0.0, 10.0, 10.0]])
         >>> encode_boxes(proposal, torch.tensor([[5.0, 5.0, 15.0, 25.0]]))
         tensor([[0.5000, 1.0000, 0.0000, 0.6931]])
@@ -137,6 +139,7 @@ def decode_boxes(proposals: torch.Tensor | ArrayLike, deltas: torch.Tensor | Arr
 
     Examples:
         >>> import torch
+        >>> from coursekit.detection import decode_boxes, encode_boxes
         >>> proposal, truth = torch.tensor([[0.0, 0.0, 10.0, 10.0]]), torch.tensor([[5.0, 5.0, 15.0, 25.0]])
         >>> torch.allclose(decode_boxes(proposal, encode_boxes(proposal, truth)), truth)
         True
@@ -200,6 +203,7 @@ def fast_rcnn_loss(
 
     Examples:
         >>> import torch
+        >>> from coursekit.detection import fast_rcnn_loss
         >>> logits = torch.tensor([[2.0, 0.0], [0.0, 2.0]])  # RoI 0 background, RoI 1 class 1
         >>> deltas = torch.zeros(2, 8)
         >>> targets = torch.tensor([[9.0, 9.0, 9.0, 9.0], [0.5, 0.0, 0.0, 2.0]])

@@ -23,6 +23,7 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
         ValueError: if the name is not a device, or that device is not available here.
 
     Examples:
+        >>> from coursekit.device import resolve_device
         >>> resolve_device("cpu")
         device(type='cpu')
         >>> resolve_device("auto").type in {"cuda", "mps", "cpu"}

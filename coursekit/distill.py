@@ -54,6 +54,7 @@ def distillation_loss(
     Examples:
         >>> import torch
         >>> import torch.nn.functional as F
+        >>> from coursekit.distill import distillation_loss
         >>> z = torch.tensor([[2.0, 0.5, -1.0]])
         >>> y = torch.tensor([0])
         >>> # a student that matches its teacher has nothing left to learn from it

@@ -47,6 +47,7 @@ def dist_info() -> DistInfo:
         ValueError: if the variables are inconsistent (rank outside ``0..WORLD_SIZE-1``).
 
     Examples:
+        >>> from coursekit.distributed import dist_info
         >>> info = dist_info()  # not launched by torchrun here
         >>> info.rank, info.world_size, info.is_main, info.enabled
         (0, 1, True, False)
@@ -76,6 +77,8 @@ def process_group(device: torch.device) -> Iterator[tuple[DistInfo, torch.device
         ``(info, device)``: the process's ``DistInfo`` and the device it should use.
 
     Examples:
+        >>> import torch
+        >>> from coursekit.distributed import process_group
         >>> with process_group(torch.device("cpu")) as (info, device):
         ...     print(info.world_size, device)
         1 cpu
@@ -100,6 +103,8 @@ def all_reduce_sum(tensor: torch.Tensor) -> torch.Tensor:
     """Sum ``tensor`` over all processes (in place); a no-op in a single process.
 
     Examples:
+        >>> import torch
+        >>> from coursekit.distributed import all_reduce_sum
         >>> all_reduce_sum(torch.tensor([1.0, 2.0])).tolist()
         [1.0, 2.0]
     """

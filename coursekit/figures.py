@@ -23,6 +23,7 @@ def figure_dir() -> Path:
     """The folder :func:`savefig` writes to: ``$COURSEKIT_FIGURE_DIR``, else ``./figures``.
 
     Examples:
+        >>> from coursekit.figures import figure_dir
         >>> figure_dir().name != ""
         True
     """
@@ -45,6 +46,7 @@ def savefig(fig: "matplotlib.figure.Figure", name: str) -> Path:
 
     Examples:
         >>> import matplotlib.pyplot as plt
+        >>> from coursekit.figures import savefig
         >>> fig, ax = plt.subplots()
         >>> _ = ax.plot([0, 1], [0, 1])
         >>> savefig(fig, "a-line").suffix

@@ -30,6 +30,8 @@ class Generator(nn.Sequential):
     """An MLP from noise to data space: ``latent_dim`` -> ``hidden`` -> ``hidden`` -> ``data_dim``.
 
     Examples:
+        >>> import torch
+        >>> from coursekit.gan import Generator
         >>> tuple(Generator()(torch.zeros(5, 8)).shape)
         (5, 2)
     """
@@ -47,6 +49,8 @@ class Discriminator(nn.Sequential):
     r"""An MLP from data space to one logit, $\log D(x) - \log(1 - D(x))$.
 
     Examples:
+        >>> import torch
+        >>> from coursekit.gan import Discriminator
         >>> tuple(Discriminator()(torch.zeros(5, 2)).shape)
         (5, 1)
     """
@@ -76,6 +80,8 @@ def ring_of_gaussians(k: int = 8, radius: float = 2.0, std: float = 0.05) -> Gau
         ValueError: if ``k`` is not a positive integer or ``radius`` or ``std`` is not positive.
 
     Examples:
+        >>> import torch
+        >>> from coursekit.gan import ring_of_gaussians
         >>> ring = ring_of_gaussians()
         >>> x = ring.sample(1000, generator=torch.Generator().manual_seed(0))
         >>> round((x.norm(dim=1) - 2.0).abs().mean().item(), 2)
@@ -128,6 +134,8 @@ def train_gan(
             negative.
 
     Examples:
+        >>> import torch
+        >>> from coursekit.gan import Discriminator, Generator, train_gan
         >>> torch.manual_seed(0)  # doctest: +ELLIPSIS
         <torch._C.Generator object at ...>
         >>> history = train_gan(Generator(), Discriminator(), torch.randn(256, 2), steps=3)

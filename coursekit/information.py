@@ -85,6 +85,8 @@ def entropy(p: torch.Tensor | ArrayLike, base: float = 2) -> torch.Tensor:
         ValueError: if ``p`` is not a distribution or ``base`` is invalid.
 
     Examples:
+        >>> import torch
+        >>> from coursekit.information import entropy
         >>> entropy(torch.tensor([0.5, 0.25, 0.125, 0.125]))
         tensor(1.7500)
         >>> entropy(torch.tensor([1.0, 0.0]))  # 0 log 0 = 0
@@ -115,6 +117,8 @@ def cross_entropy(
             ``base`` is invalid.
 
     Examples:
+        >>> import torch
+        >>> from coursekit.information import cross_entropy
         >>> cross_entropy(torch.tensor([0.5, 0.25, 0.125, 0.125]), torch.full((4,), 0.25))
         tensor(2.)
     """
@@ -146,6 +150,8 @@ def kl_divergence(
             ``base`` is invalid.
 
     Examples:
+        >>> import torch
+        >>> from coursekit.information import kl_divergence
         >>> p, q = torch.tensor([0.5, 0.5]), torch.tensor([0.9, 0.1])
         >>> round(kl_divergence(p, q).item(), 4), round(kl_divergence(q, p).item(), 4)
         (0.737, 0.531)
@@ -168,6 +174,8 @@ def joint_entropy(pxy: torch.Tensor | ArrayLike, base: float = 2) -> torch.Tenso
         ValueError: if ``pxy`` is not a joint distribution or ``base`` is invalid.
 
     Examples:
+        >>> import torch
+        >>> from coursekit.information import joint_entropy
         >>> joint_entropy(torch.full((2, 2), 0.25))
         tensor(2.)
     """
@@ -189,6 +197,8 @@ def conditional_entropy(pxy: torch.Tensor | ArrayLike, base: float = 2) -> torch
         ValueError: if ``pxy`` is not a joint distribution or ``base`` is invalid.
 
     Examples:
+        >>> import torch
+        >>> from coursekit.information import conditional_entropy
         >>> conditional_entropy(torch.tensor([[0.5, 0.0], [0.0, 0.5]]))  # Y = X: no surprise left
         tensor(0.)
     """
@@ -216,6 +226,8 @@ def mutual_information(pxy: torch.Tensor | ArrayLike, base: float = 2) -> torch.
         ValueError: if ``pxy`` is not a joint distribution or ``base`` is invalid.
 
     Examples:
+        >>> import torch
+        >>> from coursekit.information import mutual_information
         >>> mutual_information(torch.tensor([[0.5, 0.0], [0.0, 0.5]]))  # Y = X: one bit shared
         tensor(1.)
     """

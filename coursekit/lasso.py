@@ -58,6 +58,8 @@ def lasso(
         ValueError: if the shapes do not match or lam is not positive.
 
     Examples:
+        >>> import torch
+        >>> from coursekit.lasso import lasso
         >>> A, b = torch.eye(3), torch.tensor([3.0, -0.5, 1.0])
         >>> lasso(A, b, 2.0)                      # soft thresholding by lam / 2 = 1
         tensor([2., 0., 0.])

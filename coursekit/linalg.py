@@ -73,6 +73,9 @@ def lp_norm(x: Tensor | np.ndarray, p: float) -> Tensor:
         ValueError: if x is not 1-D or p is not positive.
 
     Examples:
+        >>> import math
+        >>> import torch
+        >>> from coursekit.linalg import lp_norm
         >>> x = torch.tensor([3.0, -4.0])
         >>> lp_norm(x, 2), lp_norm(x, 1), lp_norm(x, math.inf)
         (tensor(5.), tensor(7.), tensor(4.))
@@ -101,6 +104,8 @@ def l0_norm(x: Tensor | np.ndarray) -> Tensor:
         ValueError: if x is not 1-D.
 
     Examples:
+        >>> import torch
+        >>> from coursekit.linalg import l0_norm
         >>> l0_norm(torch.tensor([0.0, 2.0, 0.0, -1.0]))
         tensor(2)
     """
@@ -124,6 +129,8 @@ def toeplitz(c: Tensor | np.ndarray, r: Tensor | np.ndarray | None = None) -> Te
         ValueError: if c or r is not 1-D.
 
     Examples:
+        >>> import torch
+        >>> from coursekit.linalg import toeplitz
         >>> toeplitz(torch.tensor([1, 2, 3]), torch.tensor([1, 4]))
         tensor([[1., 4.],
                 [2., 1.],
@@ -150,6 +157,8 @@ def circulant(c: Tensor | np.ndarray) -> Tensor:
         ValueError: if c is not 1-D.
 
     Examples:
+        >>> import torch
+        >>> from coursekit.linalg import circulant
         >>> circulant(torch.tensor([1, 2, 3]))
         tensor([[1., 3., 2.],
                 [2., 1., 3.],
@@ -177,6 +186,9 @@ def givens(theta: float | Tensor) -> Tensor:
         ValueError: if theta is not a scalar.
 
     Examples:
+        >>> import math
+        >>> import torch
+        >>> from coursekit.linalg import givens
         >>> givens(math.pi / 6) @ torch.tensor([1.0, 0.0])     # 30 degrees up from the x axis
         tensor([0.8660, 0.5000])
     """
@@ -202,6 +214,8 @@ def is_symmetric(A: Tensor | np.ndarray, *, rtol: float = 1e-5, atol: float = 1e
         ValueError: if A is not 2-D.
 
     Examples:
+        >>> import torch
+        >>> from coursekit.linalg import is_symmetric
         >>> B = torch.randn(3, 3)
         >>> is_symmetric(B + B.T), is_symmetric(torch.tensor([[0.0, 1.0], [0.0, 0.0]]))
         (True, False)
@@ -216,6 +230,8 @@ def is_orthogonal(Q: Tensor | np.ndarray, *, rtol: float = 1e-5, atol: float = 1
     Args and Raises as `is_symmetric`.
 
     Examples:
+        >>> import torch
+        >>> from coursekit.linalg import givens, is_orthogonal
         >>> is_orthogonal(givens(0.3)), is_orthogonal(2 * torch.eye(2))
         (True, False)
     """
@@ -230,6 +246,8 @@ def is_toeplitz(A: Tensor | np.ndarray, *, rtol: float = 1e-5, atol: float = 1e-
     Args and Raises as `is_symmetric`; A may be rectangular.
 
     Examples:
+        >>> import torch
+        >>> from coursekit.linalg import is_toeplitz, toeplitz
         >>> is_toeplitz(toeplitz(torch.randn(4), torch.randn(3))), is_toeplitz(torch.randn(3, 3))
         (True, False)
     """
@@ -243,6 +261,8 @@ def is_circulant(A: Tensor | np.ndarray, *, rtol: float = 1e-5, atol: float = 1e
     Args and Raises as `is_symmetric`.
 
     Examples:
+        >>> import torch
+        >>> from coursekit.linalg import circulant, is_circulant, toeplitz
         >>> is_circulant(circulant(torch.randn(4))), is_circulant(toeplitz(torch.arange(4.0)))
         (True, False)
     """
@@ -258,6 +278,8 @@ def is_psd(A: Tensor | np.ndarray, *, rtol: float = 1e-5, atol: float = 1e-6) ->
     `ValueError`, as does an A that is not 2-D.
 
     Examples:
+        >>> import torch
+        >>> from coursekit.linalg import is_psd
         >>> B = torch.randn(5, 3)
         >>> is_psd(B @ B.T), is_psd(-torch.eye(2))
         (True, False)
@@ -293,6 +315,8 @@ def matrix_norm(A: Tensor | np.ndarray, kind: str = "fro") -> Tensor:
         ValueError: if A is not 2-D or kind is unknown.
 
     Examples:
+        >>> import torch
+        >>> from coursekit.linalg import matrix_norm
         >>> A = torch.tensor([[1.0, -2.0], [3.0, 4.0]])
         >>> [round(float(matrix_norm(A, k)), 4) for k in ("1", "inf", "fro", "spectral", "nuclear")]
         [6.0, 7.0, 5.4772, 5.1167, 7.0711]
@@ -325,6 +349,8 @@ def rank(A: Tensor | np.ndarray, tol: float | None = None) -> Tensor:
         ValueError: if A is not 2-D.
 
     Examples:
+        >>> import torch
+        >>> from coursekit.linalg import rank
         >>> u, v = torch.randn(4, 1), torch.randn(1, 3)
         >>> rank(u @ v), rank(torch.eye(3))
         (tensor(1), tensor(3))
@@ -337,8 +363,9 @@ def rank(A: Tensor | np.ndarray, tol: float | None = None) -> Tensor:
 def condition_number(A: Tensor | np.ndarray) -> Tensor:
     r"""The 2-norm condition number $\kappa(A) = \sigma_{\max} / \sigma_{\min}$.
 
-    Infinite when $\sigma_{\min} = 0$ exactly; for a singular matrix rounding usually leaves a
-    tiny $\sigma_{\min}$ and a huge finite $\kappa$ instead.
+    Infinite when $\sigma_{\min} = 0$ exactly, as `numpy.linalg.cond` gives; the zero matrix
+    too, where the ratio would be $0 / 0$. For most singular matrices rounding leaves a tiny
+    $\sigma_{\min}$ instead, and so a huge finite $\kappa$.
 
     Solving $Ax = b$ for square $A$, a relative error in $b$ may grow by up to $\kappa(A)$:
 
@@ -354,13 +381,22 @@ def condition_number(A: Tensor | np.ndarray) -> Tensor:
         A 0-d tensor.
 
     Raises:
-        ValueError: if A is not 2-D.
+        ValueError: if A is not 2-D, or is empty.
 
     Examples:
+        >>> import torch
+        >>> from coursekit.linalg import condition_number
         >>> condition_number(torch.diag(torch.tensor([10.0, 0.1])))
         tensor(100.)
+        >>> condition_number(torch.zeros(2, 2))
+        tensor(inf)
     """
-    s = torch.linalg.svdvals(_matrix(A, "A"))
+    A = _matrix(A, "A")
+    if A.numel() == 0:
+        raise ValueError(f"A must not be empty, got shape {tuple(A.shape)}")
+    s = torch.linalg.svdvals(A)
+    if s[-1] == 0:
+        return torch.full_like(s[0], math.inf)
     return s[0] / s[-1]
 
 
@@ -380,6 +416,8 @@ def span_basis(X: Tensor | np.ndarray, tol: float | None = None) -> Tensor:
         ValueError: if X is not 2-D.
 
     Examples:
+        >>> import torch
+        >>> from coursekit.linalg import span_basis
         >>> X = torch.tensor([[1.0, 2.0, 0.0], [1.0, 2.0, 0.0], [0.0, 0.0, 1.0]])
         >>> span_basis(X).shape                   # column 2 = 2 * column 1: a plane in R^3
         torch.Size([3, 2])

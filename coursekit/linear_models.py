@@ -56,6 +56,8 @@ def pca(X: Tensor | np.ndarray, k: int) -> PrincipalComponents:
         ValueError: if X is not 2-D with at least two rows, or k is out of range.
 
     Examples:
+        >>> import torch
+        >>> from coursekit.linear_models import pca
         >>> X = torch.tensor([[0.0, 0.0], [1.0, 1.0], [2.0, 2.0]])
         >>> fit = pca(X, 1)
         >>> fit.components, fit.explained_variance, fit.transform(X)[:, 0]
@@ -98,6 +100,8 @@ def lstsq(A: Tensor | np.ndarray, b: Tensor | np.ndarray, tol: float | None = No
         ValueError: if A is not 2-D or b does not have A.shape[0] rows.
 
     Examples:
+        >>> import torch
+        >>> from coursekit.linear_models import lstsq
         >>> A = torch.tensor([[1.0, 1.0]])          # one equation, two unknowns
         >>> lstsq(A, torch.tensor([2.0]))            # the shortest x with x1 + x2 = 2
         tensor([1., 1.])
@@ -128,6 +132,8 @@ def ridge(A: Tensor | np.ndarray, b: Tensor | np.ndarray, lam: float) -> Tensor:
         ValueError: if the shapes do not match or lam is negative.
 
     Examples:
+        >>> import torch
+        >>> from coursekit.linear_models import ridge
         >>> A, b = torch.eye(2), torch.tensor([2.0, 4.0])
         >>> ridge(A, b, 1.0)                      # every coefficient shrunk by 1 / (1 + lam)
         tensor([1., 2.])

@@ -42,6 +42,7 @@ def topk_error(logits: torch.Tensor | ArrayLike, targets: torch.Tensor | ArrayLi
 
     Examples:
         >>> import torch
+        >>> from coursekit.metrics import topk_error
         >>> scores = torch.tensor([[0.1, 0.7, 0.2], [0.5, 0.3, 0.2], [0.2, 0.3, 0.5]])
         >>> truth = torch.tensor([2, 0, 0])
         >>> topk_error(scores, truth, k=1), topk_error(scores, truth, k=2)
@@ -108,6 +109,7 @@ def word_edits(reference: str | Sequence[str], hypothesis: str | Sequence[str]) 
         ValueError: if either argument is neither a string nor a sequence of strings.
 
     Examples:
+        >>> from coursekit.metrics import word_edits
         >>> word_edits("the cat sat on the mat", "the cat sat on mat")
         EditCounts(substitutions=0, deletions=1, insertions=0, reference_words=6)
     """
@@ -155,6 +157,7 @@ def word_error_rate(reference: str | Sequence[str], hypothesis: str | Sequence[s
             neither a string nor a sequence of strings.
 
     Examples:
+        >>> from coursekit.metrics import word_error_rate
         >>> word_error_rate("the cat sat on the mat", "the cat sat on mat")
         0.1667
         >>> word_error_rate("", "hello")

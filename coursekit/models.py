@@ -23,6 +23,8 @@ class Net(nn.Module):
     400→120→84→10 with ReLU in between; 62,006 parameters.
 
     Examples:
+        >>> import torch
+        >>> from coursekit.models import Net
         >>> net = Net()
         >>> tuple(net(torch.zeros(2, 3, 32, 32)).shape)
         (2, 10)
@@ -59,6 +61,8 @@ class MLP(nn.Sequential):
         ValueError: if fewer than two sizes are given or one is not a positive integer.
 
     Examples:
+        >>> import torch
+        >>> from coursekit.models import MLP
         >>> mlp = MLP([64, 32, 10])
         >>> tuple(mlp(torch.zeros(5, 1, 8, 8)).shape)
         (5, 10)
@@ -90,6 +94,8 @@ class DigitsCNN(nn.Module):
         dropout: dropout probability before the classifier.
 
     Examples:
+        >>> import torch
+        >>> from coursekit.models import DigitsCNN
         >>> model = DigitsCNN()
         >>> tuple(model(torch.zeros(4, 1, 8, 8)).shape)
         (4, 10)
@@ -138,6 +144,7 @@ class AlexNet(nn.Module):
         two_gpu: group conv2, conv4 and conv5 in two halves as the paper's two-GPU split.
 
     Examples:
+        >>> from coursekit.models import AlexNet
         >>> model = AlexNet()
         >>> sum(p.numel() for p in model.parameters())
         60965224
@@ -215,6 +222,7 @@ def layer_summary(model: nn.Module, input_shape: Sequence[int]) -> list[LayerRec
         A list of ``LayerRecord``, one per leaf module call.
 
     Examples:
+        >>> from coursekit.models import Net, layer_summary
         >>> rows = layer_summary(Net(), (3, 32, 32))
         >>> for r in rows[:3]:
         ...     print(r.name, r.output_shape, r.neurons, r.params)

@@ -61,6 +61,8 @@ def gaussian_log_prob(
 
     Examples:
         >>> import math
+        >>> import torch
+        >>> from coursekit.probability import gaussian_log_prob
         >>> round(gaussian_log_prob(torch.zeros(2), torch.zeros(2), torch.eye(2)).item(), 4)
         -1.8379
         >>> round(-math.log(2 * math.pi), 4)
@@ -102,6 +104,8 @@ def covariance(X: torch.Tensor | ArrayLike) -> torch.Tensor:
         ValueError: if ``X`` is not 2-D or has fewer than two rows.
 
     Examples:
+        >>> import torch
+        >>> from coursekit.probability import covariance
         >>> covariance(torch.tensor([[0.0, 0.0], [1.0, 2.0], [2.0, 4.0]]))
         tensor([[1., 2.],
                 [2., 4.]])
@@ -129,6 +133,8 @@ class GaussianMixture:
             covariance is not positive definite.
 
     Examples:
+        >>> import torch
+        >>> from coursekit.probability import GaussianMixture
         >>> gm = GaussianMixture([0.3, 0.7], [[0.0, 0.0], [4.0, 4.0]], torch.eye(2).repeat(2, 1, 1))
         >>> gm.sample(5, generator=torch.Generator().manual_seed(0)).shape
         torch.Size([5, 2])
@@ -181,6 +187,8 @@ class GaussianMixture:
             ValueError: if the last dimension of ``x`` is not ``d``.
 
         Examples:
+            >>> import torch
+            >>> from coursekit.probability import GaussianMixture
             >>> gm = GaussianMixture([1.0], [[0.0]], [[[1.0]]])
             >>> round(gm.log_prob(torch.tensor([0.0])).item(), 4)
             -0.9189
@@ -199,6 +207,8 @@ class GaussianMixture:
             The responsibilities, shape ``(..., K)``; each row sums to 1.
 
         Examples:
+            >>> import torch
+            >>> from coursekit.probability import GaussianMixture
             >>> gm = GaussianMixture([0.5, 0.5], [[-1.0], [1.0]], [[[1.0]], [[1.0]]])
             >>> gm.responsibilities(torch.tensor([[0.0]]))
             tensor([[0.5000, 0.5000]])
@@ -225,6 +235,8 @@ class GaussianMixture:
             ValueError: if ``n`` is not a positive int.
 
         Examples:
+            >>> import torch
+            >>> from coursekit.probability import GaussianMixture
             >>> gm = GaussianMixture([0.5, 0.5], [[-5.0], [5.0]], [[[1.0]], [[1.0]]])
             >>> x, z = gm.sample(4, generator=torch.Generator().manual_seed(0), return_labels=True)
             >>> bool(((x[:, 0] > 0) == (z == 1)).all())
@@ -279,6 +291,8 @@ class GaussianMixture:
             ValueError: if ``X`` is not 2-D or ``k`` is out of range.
 
         Examples:
+            >>> import torch
+            >>> from coursekit.probability import GaussianMixture
             >>> g = torch.Generator().manual_seed(0)
             >>> X = torch.randn(400, 2, generator=g)
             >>> X[:200] -= 3

@@ -101,6 +101,7 @@ def fgsm(
     Examples:
         >>> import torch
         >>> from torch import nn
+        >>> from coursekit.robustness import fgsm
         >>> model = nn.Linear(2, 2)
         >>> with torch.no_grad():
         ...     _ = model.weight.copy_(torch.tensor([[1.0, 0.0], [0.0, 1.0]]))
@@ -160,6 +161,7 @@ def saliency(model: nn.Module, x: torch.Tensor, target: int | torch.Tensor) -> t
     Examples:
         >>> import torch
         >>> from torch import nn
+        >>> from coursekit.robustness import saliency
         >>> model = nn.Linear(3, 2, bias=False)
         >>> with torch.no_grad():
         ...     _ = model.weight.copy_(torch.tensor([[2.0, -1.0, 0.0], [0.0, 0.0, 5.0]]))

@@ -106,8 +106,10 @@ def fit(
             among the processes, or ``optimizer``/``lr_schedule`` is unknown.
 
     Examples:
+        >>> import torch
         >>> from coursekit.data import load_digits
         >>> from coursekit.models import MLP
+        >>> from coursekit.train import evaluate, fit
         >>> train, test = load_digits()
         >>> torch.manual_seed(0)  # doctest: +ELLIPSIS
         <torch._C.Generator object at ...>
@@ -295,7 +297,10 @@ def evaluate(
         ``{"loss": mean loss, "accuracy": fraction classified correctly}``.
 
     Examples:
+        >>> import torch
+        >>> from torch import nn
         >>> from torch.utils.data import TensorDataset
+        >>> from coursekit.train import evaluate
         >>> data = TensorDataset(torch.tensor([[1.0, 0.0], [0.0, 1.0]]), torch.tensor([0, 0]))
         >>> scores = evaluate(nn.Identity(), data)
         >>> round(scores["loss"], 4), scores["accuracy"]

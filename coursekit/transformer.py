@@ -44,6 +44,8 @@ class CausalSelfAttention(nn.Module):
         ValueError: if ``n_embd`` is not divisible by ``n_head``.
 
     Examples:
+        >>> import torch
+        >>> from coursekit.transformer import CausalSelfAttention, CharLMConfig
         >>> attention = CausalSelfAttention(CharLMConfig(vocab_size=10, n_embd=8, n_head=2))
         >>> x = torch.randn(1, 5, 8)
         >>> changed = x.clone()
@@ -72,6 +74,8 @@ class Block(nn.Module):
     """A transformer block: attention then an MLP, each on a layer-normed residual stream.
 
     Examples:
+        >>> import torch
+        >>> from coursekit.transformer import Block, CharLMConfig
         >>> tuple(Block(CharLMConfig(vocab_size=10, n_embd=8, n_head=2))(torch.zeros(3, 5, 8)).shape)
         (3, 5, 8)
     """
@@ -100,6 +104,8 @@ class CharTransformer(nn.Module):
         ValueError: from ``forward``, if the input is longer than ``config.block_size``.
 
     Examples:
+        >>> import torch
+        >>> from coursekit.transformer import CharLMConfig, CharTransformer
         >>> model = CharTransformer(CharLMConfig(vocab_size=30, block_size=16))
         >>> tuple(model(torch.zeros(2, 16, dtype=torch.long)).shape)  # (B, T, V)
         (2, 16, 30)

@@ -42,6 +42,7 @@ def receptive_field(kernel_size: int, dilations: Sequence[int]) -> int:
         ValueError: if ``kernel_size`` or a dilation is not a positive integer.
 
     Examples:
+        >>> from coursekit.wavenet import receptive_field
         >>> receptive_field(2, [1, 2, 4, 8])
         16
         >>> receptive_field(2, [2**i for i in range(10)] * 3)  # the paper's 30 layers
@@ -62,6 +63,8 @@ class CausalConv1d(nn.Conv1d):
     the input's length and is shifted to be causal.
 
     Examples:
+        >>> import torch
+        >>> from coursekit.wavenet import CausalConv1d
         >>> conv = CausalConv1d(1, 1, kernel_size=2, dilation=4)
         >>> tuple(conv(torch.zeros(3, 1, 10)).shape)
         (3, 1, 10)
@@ -105,6 +108,8 @@ class WaveNet(nn.Module):
         ValueError: if ``kernel_size`` or a dilation is not a positive integer.
 
     Examples:
+        >>> import torch
+        >>> from coursekit.wavenet import WaveNet
         >>> net = WaveNet(dilations=(1, 2, 4, 8))
         >>> net.receptive_field
         16
@@ -159,6 +164,8 @@ def mu_law_encode(x: torch.Tensor | ArrayLike, quantization_channels: int = 256)
         ValueError: if ``x`` is not floating point or ``quantization_channels < 2``.
 
     Examples:
+        >>> import torch
+        >>> from coursekit.wavenet import mu_law_encode
         >>> mu_law_encode(torch.tensor([-1.0, -0.01, 0.0, 0.01, 1.0])).tolist()
         [0, 98, 128, 157, 255]
     """
@@ -191,6 +198,8 @@ def mu_law_decode(codes: torch.Tensor | ArrayLike, quantization_channels: int = 
         ValueError: if a code is out of range.
 
     Examples:
+        >>> import torch
+        >>> from coursekit.wavenet import mu_law_decode, mu_law_encode
         >>> x = torch.linspace(-1, 1, 101)
         >>> bool((mu_law_decode(mu_law_encode(x)) - x).abs().max() < 0.03)
         True

@@ -126,3 +126,71 @@ def test_a_plain_block_that_prints_fails(tmp_path):
     assert run_markdown(tmp_path, "```python\nx = 1\n```\n") == 1
     with pytest.raises(Exception, match="printed output that the page does not check"):
         run_markdown(tmp_path, "```python\nprint('unchecked')\n```\n")
+
+
+def run_docstrings(tmp_path, source):
+    """Write ``source`` as a module and run its docstring examples as ``pytest coursekit`` does."""
+    from bookhooks.examples import docstrings
+
+    module = tmp_path / "module.py"
+    module.write_text(source)
+    ran = 0
+    for example in docstrings.parse(module).examples():
+        example.evaluate()
+        ran += 1
+    return ran
+
+
+MATH_IN_THE_MODULE_ONLY = '''import math
+
+
+def first():
+    """Needs nothing.
+
+    >>> 1 + 1
+    2
+    """
+
+
+def second():
+    """Forgets to import math, which only the module imports.
+
+    >>> math.sqrt(9)
+    3.0
+    """
+'''
+
+MATH_IN_THE_FIRST_DOCSTRING_ONLY = '''def first():
+    """Imports math for itself.
+
+    >>> import math
+    >>> math.sqrt(4)
+    2.0
+    """
+
+
+def second():
+    """Forgets to import math, which only the first docstring imports.
+
+    >>> math.sqrt(9)
+    3.0
+    """
+'''
+
+
+@pytest.mark.parametrize("source", [MATH_IN_THE_MODULE_ONLY, MATH_IN_THE_FIRST_DOCSTRING_ONLY],
+                         ids=["module-import", "earlier-docstring-import"])
+def test_a_docstring_example_missing_its_import_fails_at_its_file_and_line(tmp_path, source):
+    from sybil.example import SybilFailure
+
+    line = source.splitlines().index("    >>> math.sqrt(9)") + 1
+    with pytest.raises(SybilFailure) as failure:
+        run_docstrings(tmp_path, source)
+    assert f"{tmp_path / 'module.py'}, line {line}," in str(failure.value)
+    assert "NameError: name 'math' is not defined" in str(failure.value)
+
+
+def test_a_docstring_example_with_its_own_imports_passes(tmp_path):
+    source = MATH_IN_THE_FIRST_DOCSTRING_ONLY.replace(
+        "    >>> math.sqrt(9)", "    >>> import math\n    >>> math.sqrt(9)")
+    assert run_docstrings(tmp_path, source) == 4

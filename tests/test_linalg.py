@@ -276,3 +276,15 @@ def test_span_basis_is_orthonormal_and_spans_the_columns(seed, m, n, r):
     assert Q.shape == ref.shape
     assert torch.allclose(Q.T @ Q, torch.eye(Q.shape[1], dtype=Q.dtype), atol=1e-10)
     assert torch.allclose(Q @ Q.T, ref @ ref.T, atol=1e-8)  # the same orthogonal projector
+
+
+@pytest.mark.parametrize("A", [np.zeros((3, 3)), np.diag([2.0, 0.0, 1.0])],
+                         ids=["zero-matrix", "diagonal-with-a-zero"])
+def test_condition_number_is_inf_like_numpy_when_sigma_min_is_zero(A):
+    assert np.linalg.cond(A) == math.inf
+    assert condition_number(A).item() == math.inf  # nan (0 / 0) would fail this
+
+
+def test_condition_number_rejects_an_empty_matrix():
+    with pytest.raises(ValueError, match=r"A must not be empty, got shape \(0, 3\)"):
+        condition_number(torch.zeros(0, 3))
