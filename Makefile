@@ -8,7 +8,14 @@ STAMP := $(VENV)/.installed
 export NO_MKDOCS_2_WARNING := 1
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: install test unit examples site linkcheck browser serve gpu-check bench clean
+# The second CPU profile: generic x86-64 kernels and one thread, as on another reader's CPU.
+# Every chapter and docstring example must print the same under it as under the default.
+PORTABLE := ATEN_CPU_CAPABILITY=default MKL_ENABLE_INSTRUCTIONS=SSE4_2 ONEDNN_MAX_CPU_ISA=SSE41 \
+	OMP_NUM_THREADS=1
+# Both cores; a page's examples share one namespace, so each file stays on one worker.
+PYTEST := $(BIN)/python -m pytest -n 2 --dist loadfile
+
+.PHONY: install test examples examples-portable site serve gpu-check bench clean
 
 install: $(STAMP)
 
@@ -19,24 +26,33 @@ $(STAMP): constraints.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[docs,test]'
 	touch $(STAMP)
 
-## Everything: unit tests, every chapter and docstring example, the site, links, the browser.
+## Everything: unit tests, every chapter and docstring example (on both CPU profiles), the
+## site, links, the browser.
 test: install
-	$(BIN)/python -m pytest -m "not browser" tests coursekit docs
+	$(PYTEST) -m "not browser" tests coursekit docs
+	env $(PORTABLE) $(PYTEST) -q coursekit docs
 	$(BIN)/mkdocs build --strict --quiet
 	$(BIN)/python -m bookhooks.linkcheck site
 	$(BIN)/python -m pytest -m browser tests/test_browser.py
 
 ## Only run the examples on the pages and in docstrings.
 examples: install
-	$(BIN)/python -m pytest -q coursekit docs
+	$(PYTEST) -q coursekit docs
+
+## The examples again under the second CPU profile (generic kernels, one thread).
+examples-portable: install
+	env $(PORTABLE) $(PYTEST) -q coursekit docs
 
 site: install
 	$(BIN)/mkdocs build --strict
 
+## Serve the book; each page's examples run as it is served, and a failing one shows on its page.
+# --dirty: a save re-renders only the saved page (seconds, not a full rebuild); --no-strict: a
+# failing example or a broken link is reported and the server keeps serving (`make test` and
+# `make site` stay strict); --watch coursekit: a change to the package re-runs the pages.
 serve: install
 	$(BIN)/python -m bookhooks.portcheck 127.0.0.1 $(PORT)
-	$(BIN)/python -m pytest -q coursekit docs
-	$(BIN)/mkdocs serve --strict --dev-addr 127.0.0.1:$(PORT)
+	$(BIN)/mkdocs serve --no-strict --dirty --watch coursekit --dev-addr 127.0.0.1:$(PORT)
 
 ## The CUDA tests and the GPU benchmark, in one short run (on a machine with an NVIDIA GPU).
 gpu-check: install

@@ -6,6 +6,7 @@ Run from the repository root with the project's environment: `make bench`, or
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -14,21 +15,29 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 
+PYTEST = [sys.executable, "-m", "pytest", "-q", "-n", "2", "--dist", "loadfile"]
+# The second CPU profile of `make test` (see the Makefile's PORTABLE).
+PORTABLE = {"ATEN_CPU_CAPABILITY": "default", "MKL_ENABLE_INSTRUCTIONS": "SSE4_2",
+            "ONEDNN_MAX_CPU_ISA": "SSE41", "OMP_NUM_THREADS": "1"}
+
 STAGES = [
-    ("unit tests", [sys.executable, "-m", "pytest", "-q", "-m", "not browser", "tests"]),
-    ("examples (chapters + docstrings)", [sys.executable, "-m", "pytest", "-q", "coursekit", "docs"]),
-    ("site build (--strict, labs executed)", [str(BIN / "mkdocs"), "build", "--strict", "--quiet"]),
-    ("link check", [sys.executable, "-m", "bookhooks.linkcheck", "site"]),
-    ("browser test", [sys.executable, "-m", "pytest", "-q", "-m", "browser", "tests/test_browser.py"]),
+    ("unit tests + examples", PYTEST + ["-m", "not browser", "tests", "coursekit", "docs"], {}),
+    ("examples, second CPU profile", PYTEST + ["coursekit", "docs"], PORTABLE),
+    ("site build (--strict, labs executed)", [str(BIN / "mkdocs"), "build", "--strict", "--quiet"],
+     {}),
+    ("link check", [sys.executable, "-m", "bookhooks.linkcheck", "site"], {}),
+    ("browser test", [sys.executable, "-m", "pytest", "-q", "-m", "browser",
+                      "tests/test_browser.py"], {}),
 ]
 
 
 def main() -> int:
     total, failed = 0.0, []
     print(f"{'stage':<40} {'seconds':>8}  result")
-    for name, command in STAGES:
+    for name, command, env in STAGES:
         start = time.perf_counter()
-        result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+        result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True,
+                                env={**os.environ, **env})
         seconds = time.perf_counter() - start
         total += seconds
         status = "ok" if result.returncode == 0 else f"FAILED (exit {result.returncode})"

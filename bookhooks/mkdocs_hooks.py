@@ -5,6 +5,9 @@
   each figure is served at ``figures/<name>.svg``.
 - Math: LaTeX (``$...$`` and ``$$...$$``, marked by ``pymdownx.arithmatex``) becomes MathML at
   build time, so the browser renders it with no script and no CDN.
+- Glue: ``{glue}`name``` in a page's prose becomes the value an example on that page recorded
+  with ``glue(name, value)`` (``bookhooks.glue``); pages whose record is missing or stale are run
+  first, and an unknown name fails the build.
 - Labs: each ``docs/labs/*.py`` (jupytext percent format) is also offered as a real ``.ipynb``,
   and the notebook template's MathJax/RequireJS scripts from CDNs are dropped.
 """
@@ -30,6 +33,7 @@ from mkdocs.exceptions import PluginError  # noqa: E402
 from mkdocs.structure.files import File  # noqa: E402
 
 # Imported now: MkDocs puts this folder's parent on sys.path only while it loads the hooks.
+from bookhooks import glue, live, skips  # noqa: E402
 from bookhooks.examples import run_page  # noqa: E402
 from coursekit.figures import FIGURE_DIR_ENV  # noqa: E402
 
@@ -50,31 +54,52 @@ def _newest_package_mtime() -> float:
     return max(p.stat().st_mtime for p in (ROOT / "coursekit").rglob("*.py"))
 
 
+def _needs_run(page: Path, text: str, package_mtime: float) -> list[str]:
+    """Why ``page`` must run before the build: its figures or glued values are missing or old."""
+    reasons = []
+    names = _figures_on(text)
+    if names:
+        oldest_ok = max(page.stat().st_mtime, package_mtime)
+        paths = [FIGURE_DIR / f"{name}.svg" for name in names]
+        if not all(p.exists() and p.stat().st_mtime >= oldest_ok for p in paths):
+            reasons.append("to draw " + ", ".join(names))
+    if glue.references(text) and glue.recorded(page, text) is None:
+        reasons.append("to glue its numbers into the text")
+    return reasons
+
+
+def on_startup(command: str, dirty: bool, **kwargs) -> None:
+    """Under ``mkdocs serve``, pages' examples run as they are served (``bookhooks.live``)."""
+    live.start(command)
+
+
 def on_pre_build(config, **kwargs) -> None:
-    """Run each page whose figures are missing or stale, so that its examples draw them."""
+    """Run each page whose figures or glued values are missing or stale."""
     os.environ[FIGURE_DIR_ENV] = str(FIGURE_DIR)
     package_mtime = _newest_package_mtime()
     docs = Path(config["docs_dir"])
     for page in sorted(docs.rglob("*.md")):
-        names = _figures_on(page.read_text(encoding="utf-8"))
-        if not names:
-            continue
-        oldest_ok = max(page.stat().st_mtime, package_mtime)
-        paths = [FIGURE_DIR / f"{name}.svg" for name in names]
-        if all(p.exists() and p.stat().st_mtime >= oldest_ok for p in paths):
+        text = page.read_text(encoding="utf-8")
+        reasons = _needs_run(page, text, package_mtime)
+        if not reasons:
             continue
         where = page.relative_to(docs.parent) if docs.parent in page.parents else page
-        log.info("Running %s to draw %s", where, ", ".join(names))
+        log.info("Running %s %s", where, " and ".join(reasons))
         cwd = os.getcwd()
         try:
             os.chdir(ROOT)
             run_page(page)
         except Exception as error:  # the page's own failure, with its file and line
-            raise PluginError(f"{where}: an example failed while drawing "
-                              f"its figures:\n{error}") from error
+            if live.serving():  # shown at the top of the page; the server keeps serving
+                live.record(page, text, error)
+                continue
+            raise PluginError(f"{where}: an example failed while running the page "
+                              f"{' and '.join(reasons)}:\n{error}") from error
         finally:
             os.chdir(cwd)
-        missing = [p.name for p in paths if not p.exists()]
+        live.record(page, text, None)
+        missing = [f"{name}.svg" for name in _figures_on(text)
+                   if not (FIGURE_DIR / f"{name}.svg").exists()]
         if missing:
             raise PluginError(f"{where} links {', '.join(missing)} but no "
                               "example on it calls savefig() with that name")
@@ -86,7 +111,9 @@ def on_files(files, config, **kwargs):
     names = set()
     for page in docs.rglob("*.md"):
         names.update(_figures_on(page.read_text(encoding="utf-8")))
-    for name in sorted(names):
+    # A figure can be missing only under `mkdocs serve`, when its page's example failed (the
+    # page's banner says so); `mkdocs build` has stopped in on_pre_build already.
+    for name in sorted(name for name in names if (FIGURE_DIR / f"{name}.svg").exists()):
         files.append(File.generated(config, f"figures/{name}.svg",
                                     abs_src_path=str(FIGURE_DIR / f"{name}.svg")))
     for lab in sorted((docs / "labs").glob("*.py")):
@@ -159,6 +186,20 @@ def _to_mathml(match: re.Match) -> str:
     display = match["tag"] == "div"
     mathml = latex_to_mathml(tex.strip(), display)
     return f'<div class="math-block">{mathml}</div>' if display else mathml
+
+
+def on_page_markdown(markdown: str, page, config, files, **kwargs) -> str:
+    source = page.file.abs_src_path
+    if source and glue.references(markdown):
+        values = glue.recorded(Path(source), Path(source).read_text(encoding="utf-8")) or {}
+        try:
+            markdown = glue.fill(markdown, values, page.file.src_uri)
+        except ValueError as error:
+            if not live.serving():  # under serve, the page's banner shows why its run failed
+                raise PluginError(str(error)) from error
+    markdown = skips.mark_skipped(markdown)
+    markdown = live.banner(markdown, page)
+    return markdown
 
 
 def on_page_content(content: str, page, config, files, **kwargs) -> str:

@@ -10,6 +10,9 @@ import sys
 def port_is_free(host: str, port: int) -> bool:
     """True when a server could listen on ``host:port`` right now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        # As MkDocs' server binds: connections of a server that just stopped (TIME_WAIT) do
+        # not keep the port from being used again.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((host, port))
         except OSError:

@@ -1,21 +1,35 @@
 // The copy button copies code that runs when pasted: for a doctest-style block it keeps the
 // statements after ">>> " and "... " and drops the prompts and the printed output.
 // Material copies an ancestor's data-copy attribute instead of the block's text when present.
+
+// A statement that holds an indented block starts with one of these (or a decorator). The
+// classic python prompt (3.10-3.12) ends such a statement only at a blank line: without one,
+// the next pasted statement is a SyntaxError. A script or a notebook cell ignores the line.
+const COMPOUND = /^(?:async\s+)?(?:if|for|while|try|with|def|class)\b|^@|^match\b.*:\s*(?:#.*)?$/;
+
 function runnableSource(text) {
   const lines = text.replace(/\n$/, "").split("\n");
   if (!lines.some((line) => line.startsWith(">>>"))) return null;
   const kept = [];
-  let inStatement = false;
+  let statement = null;  // the first line of the statement being kept, while in one
+  const endStatement = () => {
+    if (statement !== null && COMPOUND.test(statement) && kept[kept.length - 1].trim() !== "") {
+      kept.push("");
+    }
+    statement = null;
+  };
   for (const line of lines) {
     if (line === ">>>" || line.startsWith(">>> ")) {
-      kept.push(line.slice(4));
-      inStatement = true;
-    } else if (inStatement && (line === "..." || line.startsWith("... "))) {
+      endStatement();
+      statement = line.slice(4);
+      kept.push(statement);
+    } else if (statement !== null && (line === "..." || line.startsWith("... "))) {
       kept.push(line.slice(4));
     } else {
-      inStatement = false;  // an output line, or the blank line that ends one
+      endStatement();  // an output line, or the blank line that ends one
     }
   }
+  endStatement();
   return kept.join("\n") + "\n";
 }
 
