@@ -16,10 +16,16 @@ BIN = Path(sys.executable).parent
 
 STAGES = [
     ("unit tests", [sys.executable, "-m", "pytest", "-q", "-m", "not browser", "tests"]),
-    ("examples (chapters + docstrings)", [sys.executable, "-m", "pytest", "-q", "coursekit", "docs"]),
+    (
+        "examples (chapters + docstrings)",
+        [sys.executable, "-m", "pytest", "-q", "coursekit", "docs"],
+    ),
     ("site build (--strict, labs executed)", [str(BIN / "mkdocs"), "build", "--strict", "--quiet"]),
     ("link check", [sys.executable, "-m", "bookhooks.linkcheck", "site"]),
-    ("browser test", [sys.executable, "-m", "pytest", "-q", "-m", "browser", "tests/test_browser.py"]),
+    (
+        "browser test",
+        [sys.executable, "-m", "pytest", "-q", "-m", "browser", "tests/test_browser.py"],
+    ),
 ]
 
 

@@ -5,6 +5,8 @@
   each figure is served at ``figures/<name>.svg``.
 - Math: LaTeX (``$...$`` and ``$$...$$``, marked by ``pymdownx.arithmatex``) becomes MathML at
   build time, so the browser renders it with no script and no CDN.
+- Reference: the API reference's pages, nav and index are generated from the package tree
+  (``bookhooks.reference``) into the nav's ``Reference`` entry.
 - Labs: each ``docs/labs/*.py`` (jupytext percent format) is also offered as a real ``.ipynb``,
   and the notebook template's MathJax/RequireJS scripts from CDNs are dropped.
 """
@@ -30,6 +32,7 @@ from mkdocs.exceptions import PluginError  # noqa: E402
 from mkdocs.structure.files import File  # noqa: E402
 
 # Imported now: MkDocs puts this folder's parent on sys.path only while it loads the hooks.
+from bookhooks import reference  # noqa: E402
 from bookhooks.examples import run_page  # noqa: E402
 from coursekit.figures import FIGURE_DIR_ENV  # noqa: E402
 
@@ -80,9 +83,21 @@ def on_pre_build(config, **kwargs) -> None:
                               "example on it calls savefig() with that name")
 
 
+def on_config(config, **kwargs):
+    """Fill the nav's ``Reference`` entry with the generated reference, one page per module."""
+    for item in config["nav"] or []:
+        if isinstance(item, dict) and reference.NAV_TITLE in item:
+            item[reference.NAV_TITLE] = reference.nav()
+    return config
+
+
 def on_files(files, config, **kwargs):
-    """Serve every linked figure at ``figures/<name>.svg`` and every lab as a notebook."""
+    """Serve every linked figure at ``figures/<name>.svg``, every lab as a notebook, and the
+    generated reference pages."""
     docs = Path(config["docs_dir"])
+    if docs.resolve() == reference.DOCS:  # the book itself, not a test's small site
+        for path, text in reference.pages().items():
+            files.append(File.generated(config, path, content=text))
     names = set()
     for page in docs.rglob("*.md"):
         names.update(_figures_on(page.read_text(encoding="utf-8")))
