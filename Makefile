@@ -15,7 +15,7 @@ PORTABLE := ATEN_CPU_CAPABILITY=default MKL_ENABLE_INSTRUCTIONS=SSE4_2 ONEDNN_MA
 # Both cores; a page's examples share one namespace, so each file stays on one worker.
 PYTEST := $(BIN)/python -m pytest -n 2 --dist loadfile
 
-.PHONY: install test examples examples-portable site serve gpu-check bench clean
+.PHONY: install test lint examples examples-portable site serve gpu-check bench corpus clean
 
 install: $(STAMP)
 
@@ -26,14 +26,19 @@ $(STAMP): constraints.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[docs,test]'
 	touch $(STAMP)
 
-## Everything: unit tests, every chapter and docstring example (on both CPU profiles), the
-## site, links, the browser.
+## Everything: lint, unit tests, every chapter and docstring example (on both CPU profiles),
+## the site, links, the browser.
 test: install
+	$(BIN)/ruff check .
 	$(PYTEST) -m "not browser" tests coursekit docs
 	env $(PORTABLE) $(PYTEST) -q coursekit docs
 	$(BIN)/mkdocs build --strict --quiet
 	$(BIN)/python -m bookhooks.linkcheck site
-	$(BIN)/python -m pytest -m browser tests/test_browser.py
+	$(BIN)/python -m pytest -m browser tests/book/test_browser.py
+
+## Lint the code (ruff, configured in pyproject.toml).
+lint: install
+	$(BIN)/ruff check .
 
 ## Only run the examples on the pages and in docstrings.
 examples: install
@@ -62,6 +67,10 @@ gpu-check: install
 ## Time each stage of `make test` and print the figures.
 bench: install
 	$(BIN)/python benchmarks/stages.py
+
+## Refresh the text coursekit.applications.charlm.course_text() trains on from the chapters.
+corpus: install
+	$(BIN)/python -m bookhooks.corpus
 
 clean:
 	rm -rf site .cache .pytest_cache .hypothesis

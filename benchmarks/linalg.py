@@ -2,7 +2,8 @@
 
 Same process, same data, float64, one thread for torch and for NumPy's BLAS. Printed for each
 problem: the objective each reaches and their relative difference (target 1e-6), the
-best-of-``REPEATS`` wall time of each (the two alternate) and the ratio ours / scikit-learn (target at most 1.0).
+best-of-``REPEATS`` wall time of each (the two alternate) and the ratio ours / scikit-learn
+(target at most 1.0).
 
 - lasso: minimise ||Ax - b||^2 + lam ||x||_1 (scikit-learn: alpha = lam / (2m), no intercept,
   its default tolerance), with a 20-sparse truth and lam = 0.1 lam_max. The main problem has
@@ -24,7 +25,7 @@ from sklearn.decomposition import PCA
 from sklearn.linear_model import Lasso
 from threadpoolctl import threadpool_limits
 
-from coursekit.linalg import lasso, pca
+from coursekit.maths.linalg import lasso, pca
 
 REPEATS = 15
 
@@ -46,7 +47,8 @@ def race(ours, theirs) -> tuple[float, object, float, object]:
 
 
 def lasso_problem(m: int, n: int, rho: float, seed: int = 0):
-    """A (m, n) with AR(1)-correlated columns, b from a 20-sparse x plus noise, lam = 0.1 lam_max."""
+    """A (m, n) with AR(1)-correlated columns, b from a 20-sparse x plus noise, lam = 0.1 lam_max.
+    """
     rng = np.random.default_rng(seed)
     A = rng.standard_normal((m, n))
     for j in range(1, n):
@@ -65,7 +67,8 @@ def bench_lasso(m: int, n: int, rho: float) -> None:
     A, b, lam = lasso_problem(m, n, rho)
     At, bt = torch.from_numpy(A), torch.from_numpy(b)
     t_ours, ours, t_sk, sk = race(
-        lambda: lasso(At, bt, lam), lambda: Lasso(alpha=lam / (2 * m), fit_intercept=False).fit(A, b)
+        lambda: lasso(At, bt, lam),
+        lambda: Lasso(alpha=lam / (2 * m), fit_intercept=False).fit(A, b),
     )
     f_ours, f_sk = lasso_objective(A, b, ours.numpy(), lam), lasso_objective(A, b, sk.coef_, lam)
     print(f"lasso {m}x{n}, column correlation {rho}: non-zeros {int((ours != 0).sum())}")

@@ -18,7 +18,7 @@ import torch
 from sklearn.mixture import GaussianMixture as SkGaussianMixture
 from threadpoolctl import threadpool_limits
 
-from coursekit.probability import GaussianMixture
+from coursekit.maths.probability import GaussianMixture
 
 N, K, REPEATS = 10_000, 4, 5
 

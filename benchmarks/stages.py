@@ -21,13 +21,14 @@ PORTABLE = {"ATEN_CPU_CAPABILITY": "default", "MKL_ENABLE_INSTRUCTIONS": "SSE4_2
             "ONEDNN_MAX_CPU_ISA": "SSE41", "OMP_NUM_THREADS": "1"}
 
 STAGES = [
+    ("lint (ruff)", [str(BIN / "ruff"), "check", "."], {}),
     ("unit tests + examples", PYTEST + ["-m", "not browser", "tests", "coursekit", "docs"], {}),
     ("examples, second CPU profile", PYTEST + ["coursekit", "docs"], PORTABLE),
     ("site build (--strict, labs executed)", [str(BIN / "mkdocs"), "build", "--strict", "--quiet"],
      {}),
     ("link check", [sys.executable, "-m", "bookhooks.linkcheck", "site"], {}),
     ("browser test", [sys.executable, "-m", "pytest", "-q", "-m", "browser",
-                      "tests/test_browser.py"], {}),
+                      "tests/book/test_browser.py"], {}),
 ]
 
 

@@ -1,4 +1,4 @@
-"""Training throughput: the lecture's hand-written loop against ``coursekit.train.fit``.
+"""Training throughput: the lecture's hand-written loop against ``coursekit.training.train.fit``.
 
 Same model (the lecture's ``Net``), same CIFAR-shaped synthetic data, same batch size, one
 process. Prints samples per second for each and the ratio to the hand-written loop:
@@ -25,10 +25,10 @@ import torch
 from torch import nn, optim
 from torch.utils.data import DataLoader
 
-from coursekit.data import synthetic_images
-from coursekit.device import resolve_device
-from coursekit.models import Net
-from coursekit.train import fit
+from coursekit.training.data import synthetic_images
+from coursekit.training.device import resolve_device
+from coursekit.training.models import Net
+from coursekit.training.train import fit
 
 
 def hand_loop(data, device: torch.device, batch_size: int, epochs: int) -> None:
@@ -37,9 +37,9 @@ def hand_loop(data, device: torch.device, batch_size: int, epochs: int) -> None:
     net = Net().to(device)
     criterion = nn.CrossEntropyLoss()
     optimizer = optim.SGD(net.parameters(), lr=0.001, momentum=0.9)
-    for epoch in range(epochs):
+    for _ in range(epochs):
         running_loss = 0.0
-        for i, batch in enumerate(trainloader, 0):
+        for _, batch in enumerate(trainloader, 0):
             inputs, labels = batch[0].to(device), batch[1].to(device)
             optimizer.zero_grad()
             outputs = net(inputs)
@@ -69,7 +69,9 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument(
-        "--n", type=int, help="training images (3x32x32); default 4096, or CIFAR-10's 50,000 on CUDA"
+        "--n",
+        type=int,
+        help="training images (3x32x32); default 4096, or CIFAR-10's 50,000 on CUDA",
     )
     parser.add_argument("--epochs", type=int, default=2, help="epochs per timed run")
     parser.add_argument("--rounds", type=int, default=5, help="timed runs of each method")

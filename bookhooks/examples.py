@@ -1,4 +1,4 @@
-"""How the book's examples are collected: the one Sybil setup shared by pytest and the site build."""
+"""How the book's examples are collected: one Sybil setup, shared by pytest and the site build."""
 
 from __future__ import annotations
 

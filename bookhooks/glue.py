@@ -84,9 +84,34 @@ class Glue:
         os.replace(temporary, self.path)
 
 
+_FENCE = re.compile(r"^[ \t]*(`{3,}|~{3,})")
+
+
+def _prose(text: str) -> list[tuple[bool, str]]:
+    """The text cut into (is_prose, chunk) runs of lines: fenced code blocks are not prose, so
+    a page can show the ``{glue}`name``` syntax itself in a code block."""
+    runs: list[tuple[bool, str]] = []
+    fence = None
+    for line in text.splitlines(keepends=True):
+        match = _FENCE.match(line)
+        if fence is None and match:
+            fence = match[1]
+            runs.append((False, line))
+            continue
+        if fence is not None:
+            if match and match[1][0] == fence[0] and len(match[1]) >= len(fence) \
+                    and not line.strip()[len(match[1]):].strip():
+                fence = None
+            runs.append((False, line))
+            continue
+        runs.append((True, line))
+    return runs
+
+
 def references(text: str) -> list[str]:
-    """The glue names a page's text refers to, in order of first use."""
-    return list(dict.fromkeys(REFERENCE.findall(text)))
+    """The glue names a page's prose refers to (not its code blocks), in order of first use."""
+    names = [n for prose, chunk in _prose(text) if prose for n in REFERENCE.findall(chunk)]
+    return list(dict.fromkeys(names))
 
 
 def recorded(page: Path, text: str) -> dict[str, str] | None:
@@ -110,4 +135,5 @@ def fill(text: str, values: dict[str, str], where: str) -> str:
         raise ValueError(f"{where} refers to {{glue}}`{missing[0]}` but no example on the page "
                          f"records it (glue({missing[0]!r}, value) in an invisible block); "
                          f"recorded: {sorted(values) or 'none'}")
-    return REFERENCE.sub(lambda match: values[match[1]], text)
+    return "".join(REFERENCE.sub(lambda match: values[match[1]], chunk) if prose else chunk
+                   for prose, chunk in _prose(text))

@@ -8,6 +8,10 @@
 - Glue: ``{glue}`name``` in a page's prose becomes the value an example on that page recorded
   with ``glue(name, value)`` (``bookhooks.glue``); pages whose record is missing or stale are run
   first, and an unknown name fails the build.
+- Reference: the API reference's pages, nav and index are generated from the package tree
+  (``bookhooks.reference``) into the nav's ``Reference`` entry.
+- Skips and live checks: skipped examples are marked on the page (``bookhooks.skips``); under
+  ``mkdocs serve`` each page's examples run as it is served (``bookhooks.live``).
 - Labs: each ``docs/labs/*.py`` (jupytext percent format) is also offered as a real ``.ipynb``,
   and the notebook template's MathJax/RequireJS scripts from CDNs are dropped.
 """
@@ -33,7 +37,7 @@ from mkdocs.exceptions import PluginError  # noqa: E402
 from mkdocs.structure.files import File  # noqa: E402
 
 # Imported now: MkDocs puts this folder's parent on sys.path only while it loads the hooks.
-from bookhooks import glue, live, skips  # noqa: E402
+from bookhooks import glue, live, reference, skips  # noqa: E402
 from bookhooks.examples import run_page  # noqa: E402
 from coursekit.figures import FIGURE_DIR_ENV  # noqa: E402
 
@@ -105,9 +109,21 @@ def on_pre_build(config, **kwargs) -> None:
                               "example on it calls savefig() with that name")
 
 
+def on_config(config, **kwargs):
+    """Fill the nav's ``Reference`` entry with the generated reference, one page per module."""
+    for item in config["nav"] or []:
+        if isinstance(item, dict) and reference.NAV_TITLE in item:
+            item[reference.NAV_TITLE] = reference.nav()
+    return config
+
+
 def on_files(files, config, **kwargs):
-    """Serve every linked figure at ``figures/<name>.svg`` and every lab as a notebook."""
+    """Serve every linked figure at ``figures/<name>.svg``, every lab as a notebook, and the
+    generated reference pages."""
     docs = Path(config["docs_dir"])
+    if docs.resolve() == reference.DOCS:  # the book itself, not a test's small site
+        for path, text in reference.pages().items():
+            files.append(File.generated(config, path, content=text))
     names = set()
     for page in docs.rglob("*.md"):
         names.update(_figures_on(page.read_text(encoding="utf-8")))

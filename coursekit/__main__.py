@@ -1,7 +1,10 @@
-"""``python -m coursekit train ...`` runs the ``coursekit`` command (see ``coursekit.cli``)."""
+"""``python -m coursekit train ...`` runs the ``coursekit`` command.
+
+Its options are in ``coursekit.training.cli``.
+"""
 
 import sys
 
-from coursekit.cli import main
+from coursekit.training.cli import main
 
 sys.exit(main())

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import matplotlib
 
+__all__ = ["FIGURE_DIR_ENV", "figure_dir", "savefig"]
+
 matplotlib.rcParams["svg.hashsalt"] = "coursekit"  # the same figure gives the same bytes
 
 FIGURE_DIR_ENV = "COURSEKIT_FIGURE_DIR"
@@ -30,7 +32,7 @@ def figure_dir() -> Path:
     return Path(os.environ.get(FIGURE_DIR_ENV, "figures"))
 
 
-def savefig(fig: "matplotlib.figure.Figure", name: str) -> Path:
+def savefig(fig: matplotlib.figure.Figure, name: str) -> Path:
     """Save a matplotlib figure as ``<name>.svg`` for the course book and close it.
 
     Args:

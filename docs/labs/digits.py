@@ -15,7 +15,7 @@
 #
 # In this lab you train a network on real data from start to finish: load the handwritten
 # digits that ship with scikit-learn, look at them, set a baseline, train a multilayer
-# perceptron and a small CNN with `coursekit.train.fit`, and read the results: the test
+# perceptron and a small CNN with `coursekit.training.train.fit`, and read the results: the test
 # accuracy, the loss curves and the mistakes. The whole notebook runs in seconds on a laptop
 # CPU; it was executed when this site was built, so the outputs below are real.
 #
@@ -25,14 +25,13 @@
 
 # %%
 import matplotlib.pyplot as plt
-import numpy as np
 import torch
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import confusion_matrix
 
-from coursekit.data import load_digits
-from coursekit.models import MLP, DigitsCNN
-from coursekit.train import evaluate, fit
+from coursekit.training.data import load_digits
+from coursekit.training.models import MLP, DigitsCNN
+from coursekit.training.train import evaluate, fit
 
 # %% [markdown]
 # ## The data
@@ -48,7 +47,7 @@ print(f"train: {tuple(x_train.shape)}, test: {tuple(x_test.shape)}")
 print("images per digit in the training set:", torch.bincount(y_train).tolist())
 
 fig, axes = plt.subplots(2, 8, figsize=(8, 2.4))
-for ax, image, label in zip(axes.flat, x_train, y_train):
+for ax, image, label in zip(axes.flat, x_train, y_train, strict=False):  # the first 16
     ax.imshow(image[0], cmap="gray_r")
     ax.set_title(int(label))
     ax.axis("off")
@@ -82,8 +81,8 @@ print(f"MLP test accuracy: {evaluate(mlp, test)['accuracy']:.4f}")
 # ## A small CNN
 #
 # `DigitsCNN` looks at neighbourhoods of pixels: two 3x3 convolutions, each with batch
-# normalization, a ReLU and 2x2 max-pooling, then dropout and a linear layer. These are the settings that
-# `coursekit train --model digits-cnn --data digits` uses.
+# normalization, a ReLU and 2x2 max-pooling, then dropout and a linear layer. These are the
+# settings that `coursekit train --model digits-cnn --data digits` uses.
 
 # %%
 torch.manual_seed(0)
@@ -125,7 +124,7 @@ wrong = torch.nonzero(predicted != y_test).flatten()
 print(f"{len(wrong)} of {len(y_test)} test images misclassified")
 if len(wrong):
     fig, axes = plt.subplots(1, len(wrong), figsize=(1.3 * len(wrong), 1.8), squeeze=False)
-    for ax, i in zip(axes.flat, wrong):
+    for ax, i in zip(axes.flat, wrong, strict=True):
         ax.imshow(x_test[i, 0], cmap="gray_r")
         ax.set_title(f"{int(y_test[i])} as {int(predicted[i])}", fontsize=9)
         ax.axis("off")

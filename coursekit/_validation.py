@@ -1,0 +1,184 @@
+"""Input checks shared by every part of the package: one place, one wording.
+
+Each check takes the value and the argument's name, and either returns the value in the form
+the caller computes with (a float tensor, an ``int``) or raises a ``ValueError`` that names the
+argument, what was expected and what came, e.g. ``ValueError: A must be a matrix (2-D), got
+shape (3,)``.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+import torch
+
+
+def as_float(x, name: str = "input") -> torch.Tensor:
+    """``x`` as a floating (or complex) tensor; integers and bools become the default dtype.
+
+    Raises:
+        ValueError: naming ``name``, if ``x`` is not a tensor or array of numbers.
+    """
+    try:
+        t = torch.as_tensor(x)
+    except (TypeError, ValueError, RuntimeError) as err:
+        kind = type(x).__name__
+        raise ValueError(f"{name} must be a tensor or array of numbers, got {kind}") from err
+    return t if t.is_floating_point() or t.is_complex() else t.to(torch.get_default_dtype())
+
+
+def as_real_float(x, name: str = "input") -> torch.Tensor:
+    """Like :func:`as_float`, but complex input is refused (the formula assumes real numbers)."""
+    t = as_float(x, name)
+    if t.is_complex():
+        raise ValueError(f"{name} must be real, got dtype {t.dtype}")
+    return t
+
+
+def with_ndim(x, name: str, ndim: int, what: str) -> torch.Tensor:
+    """``x`` as a float tensor with exactly ``ndim`` dimensions (``what`` says so in words)."""
+    t = as_float(x, name)
+    if t.ndim != ndim:
+        raise ValueError(f"{name} must be {what}, got shape {tuple(t.shape)}")
+    return t
+
+
+def vector(x, name: str) -> torch.Tensor:
+    return with_ndim(x, name, 1, "a vector (1-D)")
+
+
+def matrix(x, name: str) -> torch.Tensor:
+    return with_ndim(x, name, 2, "a matrix (2-D)")
+
+
+def linear_system(A, b, *, vector_only: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+    """``A`` as a matrix and ``b`` with one row per row of ``A`` (a vector when
+    ``vector_only``), both in their common floating dtype."""
+    A, b = matrix(A, "A"), as_float(b, "b")
+    if b.ndim not in ((1,) if vector_only else (1, 2)) or b.shape[0] != A.shape[0]:
+        want = "a vector" if vector_only else "a vector or matrix"
+        raise ValueError(
+            f"b must be {want} with A.shape[0] = {A.shape[0]} rows, got shape {tuple(b.shape)}"
+        )
+    dtype = torch.promote_types(A.dtype, b.dtype)
+    return A.to(dtype), b.to(dtype)
+
+
+def nonempty(t: torch.Tensor, name: str) -> torch.Tensor:
+    if t.numel() == 0:
+        raise ValueError(f"{name} must not be empty, got shape {tuple(t.shape)}")
+    return t
+
+
+def finite(t: torch.Tensor, name: str) -> torch.Tensor:
+    """``t`` unchanged, or a ``ValueError`` if it holds ``nan`` or ``inf``."""
+    if not bool(torch.isfinite(t).all()):
+        raise ValueError(f"{name} must be finite, got nan or inf")
+    return t
+
+
+def integer(value, name: str, *, minimum: int | None = None,
+            maximum: int | None = None) -> int:
+    """``value`` as an ``int`` in ``[minimum, maximum]``; ``True``/``False`` are refused.
+
+    Accepts Python and NumPy integers (and 0-d integer tensors), never floats: ``2.0`` is
+    refused, since silently truncating ``2.5`` would hide a mistake.
+    """
+    if isinstance(value, torch.Tensor) and value.ndim == 0 and not value.is_floating_point():
+        value = value.item()
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise ValueError(f"{name} must be an integer, got {type(value).__name__} {value!r}")
+    value = int(value)
+    if minimum is not None and value < minimum or maximum is not None and value > maximum:
+        raise ValueError(f"{name} must be {_describe('integer', minimum, maximum)}, "
+                         f"got {value}")
+    return value
+
+
+def positive_int(value, name: str) -> int:
+    return integer(value, name, minimum=1)
+
+
+def nonnegative_int(value, name: str) -> int:
+    return integer(value, name, minimum=0)
+
+
+def real(value, name: str, *, minimum: float | None = None, maximum: float | None = None,
+         open_minimum: bool = False) -> float:
+    """``value`` as a finite ``float`` in the range; ``nan``, ``inf`` and bools are refused.
+
+    ``open_minimum=True`` excludes the minimum itself (``minimum=0, open_minimum=True`` is
+    "positive").
+    """
+    if isinstance(value, torch.Tensor) and value.ndim == 0:
+        value = value.item()
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ValueError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
+    value = float(value)
+    low_ok = minimum is None or (value > minimum if open_minimum else value >= minimum)
+    if not math.isfinite(value) or not low_ok or (maximum is not None and value > maximum):
+        what = _describe("finite number", minimum, maximum, open_minimum)
+        raise ValueError(f"{name} must be {what}, got {value!r}")
+    return value
+
+
+def positive(value, name: str) -> float:
+    return real(value, name, minimum=0.0, open_minimum=True)
+
+
+def nonnegative(value, name: str) -> float:
+    return real(value, name, minimum=0.0)
+
+
+def probability(value, name: str) -> float:
+    return real(value, name, minimum=0.0, maximum=1.0)
+
+
+def class_indices(labels, name: str, *, length: int | None = None,
+                  num_classes: int | None = None) -> torch.Tensor:
+    """``labels`` as a 1-D ``long`` tensor of classes in ``[0, num_classes)``.
+
+    Raises:
+        ValueError: if the labels are not integers (floats and bools are refused), not 1-D of
+            ``length`` entries, or outside ``[0, num_classes)``.
+    """
+    t = torch.as_tensor(labels)
+    if t.is_floating_point() or t.is_complex() or t.dtype == torch.bool:
+        raise ValueError(f"{name} must hold integer class indices, got dtype {t.dtype}")
+    expected = (length,) if length is not None else None
+    if t.ndim != 1 or (expected is not None and tuple(t.shape) != expected):
+        want = f"({length},)" if length is not None else "(N,)"
+        raise ValueError(f"{name} must have shape {want}, one class per example, "
+                         f"got shape {tuple(t.shape)}")
+    if num_classes is not None and t.numel() and (t.min() < 0 or t.max() >= num_classes):
+        raise ValueError(f"{name} must be classes in [0, {num_classes}), got values from "
+                         f"{int(t.min())} to {int(t.max())}")
+    return t.long()
+
+
+def symmetric(A: torch.Tensor, name: str) -> torch.Tensor:
+    """``A`` unchanged if it is a symmetric (Hermitian) matrix, up to rounding."""
+    if A.ndim < 2 or A.shape[-1] != A.shape[-2]:
+        raise ValueError(f"{name} must be a square matrix, got shape {tuple(A.shape)}")
+    tol = 100 * torch.finfo(A.dtype).eps * max(1.0, float(A.abs().max()) if A.numel() else 1.0)
+    if not bool(((A - A.mT.conj()).abs() <= tol).all()):
+        raise ValueError(f"{name} must be symmetric, got a matrix that differs from its "
+                         "transpose")
+    return A
+
+
+def _describe(kind: str, minimum, maximum, open_minimum: bool = False) -> str:
+    """``"a positive integer"``, ``"a finite number in [0, 1]"`` and the like."""
+    if maximum is None and minimum == 0:
+        return f"a {'positive' if open_minimum else 'nonnegative'} {kind}"
+    if maximum is None and minimum == 1 and kind == "integer":
+        return "a positive integer"
+    article = "an" if kind[0] in "aeiou" else "a"
+    if minimum is None and maximum is None:
+        return f"{article} {kind}"
+    low = "-inf" if minimum is None else f"{minimum:g}"
+    high = "inf" if maximum is None else f"{maximum:g}"
+    left = "(" if open_minimum or minimum is None else "["
+    right = ")" if maximum is None else "]"
+    return f"{article} {kind} in {left}{low}, {high}{right}"

@@ -1,0 +1,137 @@
+r"""A small decoder-only transformer over characters, in the layout of nanoGPT.
+
+Self-attention (Vaswani et al., 2017) lets every position mix information from every other; a
+causal mask restricts position $t$ to positions $\le t$, so the model can be trained to predict
+each next character of a window at once, as GPT does for words. The layout follows Karpathy's
+nanoGPT: a config dataclass and small modules composed into a bigger one. Train, score and
+sample it with the functions of `coursekit.applications.charlm`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+__all__ = ["Block", "CausalSelfAttention", "CharLMConfig", "CharTransformer"]
+
+
+@dataclass
+class CharLMConfig:
+    """Sizes of a `CharTransformer`; the defaults are small enough to train on a CPU."""
+
+    vocab_size: int
+    block_size: int = 64  # the longest context, in characters
+    n_layer: int = 2
+    n_head: int = 4
+    n_embd: int = 64
+    dropout: float = 0.0
+
+
+class CausalSelfAttention(nn.Module):
+    r"""Multi-head self-attention in which position $t$ attends to positions $\le t$ only.
+
+    Each head computes $\operatorname{softmax}(Q K^\top / \sqrt{d} + M) V$ with $M_{ts} = -\infty$
+    for $s > t$, by PyTorch's ``scaled_dot_product_attention``; $d$ is the head size
+    ``n_embd / n_head``.
+
+    Args:
+        config: the sizes; ``n_embd`` must be divisible by ``n_head``.
+
+    Raises:
+        ValueError: if ``n_embd`` is not divisible by ``n_head``.
+
+    Examples:
+        >>> import torch
+        >>> from coursekit.applications.transformer import CausalSelfAttention, CharLMConfig
+        >>> attention = CausalSelfAttention(CharLMConfig(vocab_size=10, n_embd=8, n_head=2))
+        >>> x = torch.randn(1, 5, 8)
+        >>> changed = x.clone()
+        >>> changed[:, 3:] += 1.0  # change the last two positions
+        >>> # the first three positions ignore the last two
+        >>> torch.allclose(attention(x)[:, :3], attention(changed)[:, :3])
+        True
+    """
+
+    def __init__(self, config: CharLMConfig):
+        super().__init__()
+        if config.n_embd % config.n_head:
+            raise ValueError(
+                f"n_embd must be divisible by n_head, got {config.n_embd} and {config.n_head}"
+            )
+        self.n_head, self.dropout = config.n_head, config.dropout
+        self.qkv = nn.Linear(config.n_embd, 3 * config.n_embd)
+        self.proj = nn.Linear(config.n_embd, config.n_embd)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        B, T, C = x.shape
+        q, k, v = self.qkv(x).split(C, dim=2)  # each (B, T, C)
+        hs = C // self.n_head
+        # each (B, nh, T, hs)
+        q, k, v = (z.view(B, T, self.n_head, hs).transpose(1, 2) for z in (q, k, v))
+        dropout = self.dropout if self.training else 0.0
+        y = F.scaled_dot_product_attention(q, k, v, is_causal=True, dropout_p=dropout)
+        return self.proj(y.transpose(1, 2).reshape(B, T, C))  # (B, T, C)
+
+
+class Block(nn.Module):
+    """A transformer block: attention then an MLP, each on a layer-normed residual stream.
+
+    Examples:
+        >>> import torch
+        >>> from coursekit.applications.transformer import Block, CharLMConfig
+        >>> block = Block(CharLMConfig(vocab_size=10, n_embd=8, n_head=2))
+        >>> tuple(block(torch.zeros(3, 5, 8)).shape)
+        (3, 5, 8)
+    """
+
+    def __init__(self, config: CharLMConfig):
+        super().__init__()
+        self.ln1, self.attn = nn.LayerNorm(config.n_embd), CausalSelfAttention(config)
+        self.ln2 = nn.LayerNorm(config.n_embd)
+        self.mlp = nn.Sequential(
+            nn.Linear(config.n_embd, 4 * config.n_embd), nn.GELU(),
+            nn.Linear(4 * config.n_embd, config.n_embd), nn.Dropout(config.dropout),
+        )  # fmt: skip
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x + self.attn(self.ln1(x))
+        return x + self.mlp(self.ln2(x))  # (B, T, C)
+
+
+class CharTransformer(nn.Module):
+    """A decoder-only transformer over characters: token and position embeddings, blocks, head.
+
+    Args:
+        config: the sizes, a `CharLMConfig`.
+
+    Raises:
+        ValueError: from ``forward``, if the input is longer than ``config.block_size``.
+
+    Examples:
+        >>> import torch
+        >>> from coursekit.applications.transformer import CharLMConfig, CharTransformer
+        >>> model = CharTransformer(CharLMConfig(vocab_size=30, block_size=16))
+        >>> tuple(model(torch.zeros(2, 16, dtype=torch.long)).shape)  # (B, T, V)
+        (2, 16, 30)
+    """
+
+    def __init__(self, config: CharLMConfig):
+        super().__init__()
+        self.config, self.context_size = config, config.block_size
+        self.tok_emb = nn.Embedding(config.vocab_size, config.n_embd)
+        self.pos_emb = nn.Embedding(config.block_size, config.n_embd)
+        self.blocks = nn.Sequential(*(Block(config) for _ in range(config.n_layer)))
+        self.ln_f = nn.LayerNorm(config.n_embd)
+        self.head = nn.Linear(config.n_embd, config.vocab_size)
+
+    def forward(self, idx: torch.Tensor) -> torch.Tensor:
+        T = idx.shape[1]
+        if T > self.config.block_size:
+            raise ValueError(
+                f"idx must have at most block_size = {self.config.block_size} steps, got {T}"
+            )
+        x = self.tok_emb(idx) + self.pos_emb(torch.arange(T, device=idx.device))  # (B, T, C)
+        return self.head(self.ln_f(self.blocks(x)))  # (B, T, V)

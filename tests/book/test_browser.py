@@ -1,0 +1,342 @@
+"""Open the built site in headless Chromium, with every host but 127.0.0.1 unreachable.
+
+Besides loading every page, the tests read what each copy button copies and paste every page's
+Python blocks into a fresh Python (``tests/book/run_copies.py``), ``>>>`` sessions at the classic
+prompt, so that a copy that would not run when pasted fails here, naming its page and block.
+
+Needs Debian's ``chromium`` and ``chromium-driver``. Without them the tests are skipped with
+that reason; under ``CI=true`` a missing browser is a failure, so CI cannot pass without it.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import json
+import os
+import shutil
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+from bookhooks.examples import ROOT
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMEDRIVER = shutil.which("chromedriver")
+SITE = ROOT / "site"
+
+
+def _require_browser():
+    if CHROMIUM and CHROMEDRIVER:
+        return
+    message = ("needs Debian's chromium and chromium-driver "
+               "(apt-get install chromium chromium-driver)")
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"CI=true but the browser is missing: {message}")
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="module")
+def site() -> Path:
+    if not (SITE / "index.html").exists():
+        subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--quiet"],
+                       cwd=ROOT, check=True)
+    return SITE
+
+
+@pytest.fixture(scope="module")
+def base_url(site):
+    handler = functools.partial(_QuietHandler, directory=str(site))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    _require_browser()
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--no-first-run", "--disable-sync", "--window-size=1280,900",
+                 f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}",
+                 # The network is blocked: any host but 127.0.0.1 fails to resolve.
+                 "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"):
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver.set_page_load_timeout(30)
+    yield driver
+    driver.quit()
+
+
+def _open(browser, url):
+    browser.get_log("browser")
+    browser.get_log("performance")  # start each page with empty logs
+    browser.get(url)
+
+
+def _requested_urls(browser) -> list[str]:
+    urls = []
+    for entry in browser.get_log("performance"):
+        message = json.loads(entry["message"])["message"]
+        if message["method"] == "Network.requestWillBeSent":
+            urls.append(message["params"]["request"]["url"])
+    return [u for u in urls if urlsplit(u).scheme in ("http", "https", "ws", "wss")]
+
+
+def site_pages(site: Path) -> list[str]:
+    return sorted(p.relative_to(site).parent.as_posix() + "/"
+                  for p in site.rglob("index.html"))
+
+
+# Shows an element that sits in a content tab that is not selected, as a reader would.
+_REVEAL_FUNCTION = """
+    function reveal(element) {
+      const block = element.closest('.tabbed-block');
+      if (block === null || block.getClientRects().length > 0) return;
+      const index = [...block.parentElement.children].indexOf(block);
+      block.closest('.tabbed-set').querySelectorAll('.tabbed-labels > label')[index].click();
+    }
+"""
+
+# What each copy button on the page copies, read as Material 9.8's own copy function reads it
+# (bundle.js: the data-copy of an ancestor if any, else the innerText of the <code> while
+# data-md-copying is set on it, trimEnd()), with what the block shows and where it stands.
+_COPIES_JS = _REVEAL_FUNCTION + """
+    return [...document.querySelectorAll('article button.md-code__button[data-md-type="copy"]')]
+      .map((button) => {
+        const code = document.querySelector(button.getAttribute('data-clipboard-target'));
+        reveal(code);
+        code.setAttribute('data-md-copying', '');
+        const holder = code.closest('[data-copy]');
+        const copied = holder ? holder.getAttribute('data-copy') : code.innerText;
+        code.removeAttribute('data-md-copying');
+        const block = code.closest('.highlight');
+        return {
+          copied: copied.trimEnd(),
+          shown: code.innerText,
+          language: block ? ([...block.classList].find((c) => c.startsWith('language-')) || '')
+                              .replace('language-', '') : '',
+          skipped: code.closest('.skipped-example')?.getAttribute('data-skip-reason') ?? null,
+          signature: code.closest('.doc-signature') !== null,
+        };
+      });
+"""
+
+
+def page_copies(browser) -> list[dict]:
+    """Every code block of the open page: what its copy button copies, shows, its language."""
+    return browser.execute_script(_COPIES_JS)
+
+
+@pytest.fixture(scope="module")
+def visited(browser, base_url, site) -> dict[str, dict]:
+    """Every page of the site, opened once (a page load is the slow part): its console errors,
+    the other hosts it asked for, and its code blocks (``page_copies``)."""
+    visits = {}
+    for page in site_pages(site):
+        _open(browser, f"{base_url}/{page.removeprefix('./')}")
+        visits[page] = {
+            "errors": [e["message"] for e in browser.get_log("browser")
+                       if e["level"] == "SEVERE"],
+            "foreign": [u for u in _requested_urls(browser)
+                        if urlsplit(u).hostname != "127.0.0.1"],
+            "blocks": page_copies(browser),
+        }
+    return visits
+
+
+def test_every_page_loads_without_console_errors_or_foreign_requests(visited):
+    assert "./" in visited and len(visited) >= 5
+    problems = []
+    for page, visit in visited.items():
+        if visit["errors"]:
+            problems.append(f"{page}: console errors {visit['errors']}")
+        if visit["foreign"]:
+            problems.append(f"{page}: requests to other hosts {visit['foreign']}")
+    assert not problems, "\n".join(problems)
+
+
+def test_math_is_rendered_as_mathml(browser, base_url):
+    _open(browser, f"{base_url}/training/pytorch-basics/")
+    text = browser.execute_script("return document.querySelector('article').innerText")
+    assert "$$" not in text and "\\(" not in text and "\\[" not in text
+    widths = browser.execute_script(
+        "return [...document.querySelectorAll('article math')]"
+        ".map(m => m.getBoundingClientRect().width)")
+    assert len(widths) >= 3 and all(w > 0 for w in widths)
+
+
+def _clicked_copies(browser) -> list[str]:
+    """Click every copy button on the page, as a reader would, and return what each copied."""
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+
+    origin = "http://" + urlsplit(browser.current_url).netloc
+    browser.execute_cdp_cmd("Browser.grantPermissions", {
+        "origin": origin, "permissions": ["clipboardReadWrite", "clipboardSanitizedWrite"]})
+    copied = []
+    for button in browser.find_elements(By.CSS_SELECTOR, "article button.md-code__button"
+                                                         '[data-md-type="copy"]'):
+        browser.execute_script(_REVEAL_FUNCTION + "reveal(arguments[0]);", button)
+        browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", button)
+        browser.execute_async_script(
+            "navigator.clipboard.writeText('').then(arguments[arguments.length - 1])")
+        ActionChains(browser).move_to_element(button).click().perform()
+        copied.append(browser.execute_async_script("""
+            const done = arguments[arguments.length - 1];
+            setTimeout(() => navigator.clipboard.readText()
+                                 .then(done, (e) => done('ERROR ' + e)), 100);
+        """))
+    return copied
+
+
+def test_copy_button_copies_what_the_extraction_reads_and_it_runs_as_a_script(
+        browser, base_url, tmp_path):
+    _open(browser, f"{base_url}/training/pytorch-basics/")
+    clicked = _clicked_copies(browser)
+    assert len(clicked) >= 8
+    assert clicked == [block["copied"] for block in page_copies(browser)]
+    joined = "\n".join(clicked)
+    assert "x = torch.tensor([1., 2.], requires_grad=True)" in joined
+    for marker in (">>>", "... ", "tensor([3., 4.])\n", "SumBackward0\n    MulBackward0"):
+        assert marker not in joined, f"copied text still holds {marker!r}"
+    # Paste every block, in page order, into one script: it must run.
+    script = tmp_path / "pasted.py"
+    script.write_text(joined + "\nprint('z =', z.item(), 'x.grad =', x.grad.tolist())\n")
+    result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                            cwd=tmp_path, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "z = 11.0 x.grad = [3.0, 4.0]" in result.stdout
+
+
+# --- Every copied block of every page runs ------------------------------------------------
+
+PYTHON_LANGUAGES = {"python", "pycon"}  # pycon: the reference pages' docstring examples
+RUN_COPIES = Path(__file__).with_name("run_copies.py")
+TRACEBACK = "Traceback (most recent call last)"
+# Labs are left out: mkdocs-jupyter renders their cells as <pre> without <code>, so Material
+# gives them no copy button; the lab's own .ipynb download is what a reader runs, and the build
+# executes it (allow_errors: false).
+LAB_PAGES = "labs/"
+
+
+def _python_blocks(visited: dict[str, dict]) -> dict[str, list[dict]]:
+    """The Python code blocks of every page but the labs, in page order, with their index.
+
+    A reference page's signatures (mkdocstrings' ``.doc-signature`` blocks, such as
+    ``lp_norm(x: Tensor | ndarray, p: float) -> Tensor``) are shown as Python but are not code
+    to run; their examples are.
+    """
+    pages = {}
+    for page, visit in visited.items():
+        if page.startswith(LAB_PAGES):
+            continue
+        blocks = [dict(block, index=index) for index, block in enumerate(visit["blocks"])
+                  if block["language"] in PYTHON_LANGUAGES and not block["signature"]]
+        if blocks:
+            pages[page] = blocks
+    return pages
+
+
+def _is_session(shown: str) -> bool:
+    """A doctest-style block, as copy-runnable.js recognises one."""
+    return any(line.startswith(">>>") for line in shown.split("\n"))
+
+
+def _problems(page: str, blocks: list[dict], folder: Path) -> list[str]:
+    """A line for each of the page's blocks that failed when pasted (``run_copies.py``)."""
+    results = folder / "results.json"
+    if not results.exists():
+        output = (folder / "output.txt").read_text(encoding="utf-8", errors="replace")
+        return [f"{page}: the pasted blocks crashed Python:\n{output[-2000:]}"]
+    problems = []
+    outcomes = json.loads(results.read_text(encoding="utf-8"))
+    for block, outcome in zip(blocks, outcomes, strict=True):
+        if outcome is None:
+            continue
+        if outcome["syntax"] or TRACEBACK not in block["shown"]:
+            first_line = block["copied"].split("\n")[0]
+            problems.append(f"{page} block {block['index']} ({first_line!r}): "
+                            f"{outcome['error']} at line {outcome['line']!r}")
+    return problems
+
+
+def test_every_python_block_runs_when_its_copy_is_pasted(visited, tmp_path):
+    """Each page's copies, in page order, pasted into one fresh Python: a ``>>>`` session line by
+    line at the classic prompt, a definition block whole. A block may raise only where the page
+    shows the traceback; a block the page skips (``.skipped-example``) is not run."""
+    pages = _python_blocks(visited)
+    assert len(pages) >= 10 and "training/pytorch-basics/" in pages
+    assert any(block["skipped"] for blocks in pages.values() for block in blocks), \
+        "no skipped example found: is bookhooks.skips wired into the build?"
+    to_run = {page: [block for block in blocks if block["skipped"] is None]
+              for page, blocks in pages.items()}
+    folders = {page: tmp_path / (page.strip("./").replace("/", "-") or "home") for page in pages}
+    for page, blocks in to_run.items():
+        folders[page].mkdir()
+        (folders[page] / "blocks.json").write_text(json.dumps(
+            [{"text": block["copied"], "session": _is_session(block["shown"])}
+             for block in blocks]), encoding="utf-8")
+    # Pages are independent, two at a time; the longest first, so both workers end together.
+    order = sorted(pages, key=lambda page: -sum(len(b["copied"]) for b in to_run[page]))
+    subprocess.run([sys.executable, str(RUN_COPIES), "--workers", "2", "--timeout", "300",
+                    *(str(folders[page]) for page in order)], check=True, timeout=900)
+    problems = [problem for page in pages
+                for problem in _problems(page, to_run[page], folders[page])]
+    assert not problems, "\n".join(problems)
+
+
+def test_a_skipped_example_shows_readers_why_it_is_not_run(browser, base_url):
+    _open(browser, f"{base_url}/training/gpu-and-distributed/")
+    notes = browser.execute_script(
+        "return [...document.querySelectorAll('article .skipped-example')]"
+        ".map(e => getComputedStyle(e, '::before').content)")
+    assert notes and all(note == '"Not run when the book is built: needs a CUDA GPU; run by '
+                         'make gpu-check"' for note in notes), notes
+
+
+def test_search_finds_a_page_by_a_word_in_its_body(browser, base_url):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ready
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    _open(browser, f"{base_url}/")
+    box = WebDriverWait(browser, 10).until(
+        ready.element_to_be_clickable((By.CSS_SELECTOR, "input.md-search__input")))
+    box.click()
+    box.send_keys("AccumulateGrad")
+    WebDriverWait(browser, 20).until(lambda b: b.find_elements(
+        By.CSS_SELECTOR, ".md-search-result__item a[href*='pytorch-basics']"))
+
+
+def test_lab_page_shows_executed_output(browser, base_url, site):
+    labs = sorted(p.parent.name for p in (site / "labs").glob("*/index.html"))
+    assert labs, "no lab page was built under site/labs/"
+    for lab in labs:
+        _open(browser, f"{base_url}/labs/{lab}/")
+        outputs = browser.execute_script(
+            "return [...document.querySelectorAll('.jp-OutputArea-output')]"
+            ".map(o => o.innerText.trim()).filter(t => t.length > 0)")
+        assert outputs, f"lab {lab} shows no executed output"
+        links = browser.execute_script(
+            "return [...document.querySelectorAll('a[href$=\".ipynb\"]')].map(a => a.href)")
+        assert links, f"lab {lab} has no link to its .ipynb"

@@ -1,0 +1,78 @@
+"""The API reference is generated from the package tree (bookhooks.reference): a page for every
+public module, all of them in the nav and in the index, each linking the chapters that use it."""
+
+import yaml
+
+from bookhooks import mkdocs_hooks, reference
+from bookhooks.examples import ROOT
+
+
+def nav_paths(node):
+    if isinstance(node, str):
+        yield node
+    elif isinstance(node, list):
+        for item in node:
+            yield from nav_paths(item)
+    elif isinstance(node, dict):
+        for value in node.values():
+            yield from nav_paths(value)
+
+
+def public_module_files():
+    """Public modules found by walking the files, independently of bookhooks.reference."""
+    names = []
+    for path in (ROOT / "coursekit").rglob("*.py"):
+        parts = path.relative_to(ROOT).with_suffix("").parts
+        if not any(p.startswith("_") for p in parts):
+            names.append(".".join(parts))
+    return sorted(names)
+
+
+def test_every_public_module_gets_a_page_in_the_nav_and_the_index():
+    pages = reference.pages()
+    nav = set(nav_paths(reference.nav()))
+    index = pages["reference/index.md"]
+    modules = public_module_files()
+    assert len(modules) >= 20
+    for name in modules:
+        page = "reference/" + "/".join(name.split(".")[1:]) + ".md"
+        assert f"::: {name}\n" in pages[page], page
+        assert page in nav, page
+        assert f"[{name}](" in index, name
+
+
+def test_the_nav_of_mkdocs_yml_gets_the_generated_reference():
+    config = {"nav": yaml.safe_load((ROOT / "mkdocs.yml").read_text())["nav"]}
+    mkdocs_hooks.on_config(config)
+    entry = next(item for item in config["nav"] if reference.NAV_TITLE in item)
+    assert entry[reference.NAV_TITLE] == reference.nav()
+    assert [next(iter(s)) for s in entry[reference.NAV_TITLE][1:]][:3] == [
+        "Math", "Training", "Deep learning today"]
+
+
+def test_a_module_page_links_the_chapters_that_import_it():
+    page = reference.pages()["reference/maths/linalg.md"]
+    assert "[Linear algebra](../../maths/linear-algebra.md)" in page
+
+
+def test_a_new_module_gets_a_page_without_any_list_edited_by_hand(tmp_path):
+    package = tmp_path / "coursekit"
+    (package / "maths").mkdir(parents=True)
+    (package / "maths" / "__init__.py").write_text('"""Math: numbers."""\n')
+    (package / "maths" / "norms.py").write_text('"""Norms of vectors."""\n')
+    (package / "maths" / "_private.py").write_text('"""Not API."""\n')
+    (package / "figures.py").write_text('"""Figures."""\n')
+    docs = tmp_path / "docs"
+    (docs / "maths").mkdir(parents=True)
+    (docs / "maths" / "norms.md").write_text("# Norms\n\nfrom coursekit.maths.norms import x\n")
+    pages = reference.pages(package, docs)
+    assert sorted(pages) == ["reference/figures.md", "reference/index.md",
+                             "reference/maths/norms.md"]
+    row = ("| [coursekit.maths.norms](maths/norms.md) | Norms of vectors. "
+           "| [Norms](../maths/norms.md) |")
+    assert row in pages["reference/index.md"]
+    assert reference.nav(package) == [
+        "reference/index.md",
+        {"Math": [{"coursekit.maths.norms": "reference/maths/norms.md"}]},
+        {"Book tools": [{"coursekit.figures": "reference/figures.md"}]},
+    ]

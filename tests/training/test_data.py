@@ -1,0 +1,132 @@
+"""coursekit.training.data: the digits split, synthetic images, and the CIFAR-10 binary reader."""
+
+import numpy as np
+import pytest
+import torch
+from sklearn.datasets import load_digits as sklearn_digits
+from sklearn.model_selection import train_test_split
+
+from coursekit.training.data import CIFAR10_URL, load_cifar10, load_digits, synthetic_images
+
+
+def test_load_digits_is_sklearns_split_scaled_to_unit_interval():
+    images, labels = sklearn_digits(return_X_y=True)
+    x_tr, x_te, y_tr, y_te = train_test_split(
+        images, labels, test_size=0.25, random_state=0, stratify=labels
+    )
+    train, test = load_digits(test_size=0.25, seed=0)
+    np.testing.assert_allclose(train.tensors[0].reshape(len(train), 64).numpy(), x_tr / 16)
+    np.testing.assert_allclose(test.tensors[0].reshape(len(test), 64).numpy(), x_te / 16)
+    np.testing.assert_array_equal(train.tensors[1].numpy(), y_tr)
+    np.testing.assert_array_equal(test.tensors[1].numpy(), y_te)
+
+
+def test_load_digits_split_is_stratified():
+    train, test = load_digits()
+    train_share = torch.bincount(train.tensors[1], minlength=10) / len(train)
+    test_share = torch.bincount(test.tensors[1], minlength=10) / len(test)
+    assert torch.allclose(train_share, test_share, atol=0.01)
+
+
+def test_load_digits_same_seed_same_split_other_seed_other_split():
+    a, _ = load_digits(seed=3)
+    b, _ = load_digits(seed=3)
+    c, _ = load_digits(seed=4)
+    assert torch.equal(a.tensors[0], b.tensors[0])
+    assert not torch.equal(a.tensors[0], c.tensors[0])
+
+
+@pytest.mark.parametrize("test_size", [0, 1, -0.1, 1.5])
+def test_load_digits_rejects_test_size_outside_unit_interval(test_size):
+    with pytest.raises(ValueError, match="test_size must be strictly between 0 and 1"):
+        load_digits(test_size=test_size)
+
+
+def test_synthetic_images_shape_range_and_balanced_labels():
+    x, y = synthetic_images(60, (1, 8, 8), num_classes=6, seed=1).tensors
+    assert x.shape == (60, 1, 8, 8) and x.dtype == torch.float32 and y.dtype == torch.int64
+    assert 0 <= float(x.min()) and float(x.max()) <= 1
+    assert torch.bincount(y).tolist() == [10] * 6
+
+
+def test_synthetic_images_classes_are_separable():
+    # images of one class are closer to their class mean than to any other: learnable labels
+    x, y = synthetic_images(200, (3, 8, 8), num_classes=4, seed=0).tensors
+    flat = x.reshape(len(x), -1)
+    means = torch.stack([flat[y == k].mean(0) for k in range(4)])
+    nearest = torch.cdist(flat, means).argmin(1)
+    assert (nearest == y).float().mean() > 0.95
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(n=0), "n must be a positive number"),
+        (dict(n=5, num_classes=0), "num_classes must be positive"),
+        (dict(n=5, shape=(3, 0, 4)), "shape must be positive sizes"),
+    ],
+)
+def test_synthetic_images_rejects_bad_arguments(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        synthetic_images(**kwargs)
+
+
+def _write_batch(path, labels, images):
+    """The official layout: per record, a label byte then R, G, B planes of 32x32 bytes."""
+    label_bytes = np.asarray(labels, np.uint8)[:, None]
+    records = np.concatenate([label_bytes, images.reshape(len(labels), -1)], axis=1)
+    records.astype(np.uint8).tofile(path)
+
+
+@pytest.fixture
+def fake_cifar(tmp_path):
+    """Five 2-image training batches and a 3-image test batch in cifar-10-batches-bin/."""
+    folder = tmp_path / "cifar-10-batches-bin"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    batches = {}
+    for name, n in [*((f"data_batch_{i}.bin", 2) for i in range(1, 6)), ("test_batch.bin", 3)]:
+        labels, images = rng.integers(0, 10, n), rng.integers(0, 256, (n, 3, 32, 32))
+        _write_batch(folder / name, labels, images)
+        batches[name] = (labels, images)
+    return tmp_path, batches
+
+
+def test_load_cifar10_reads_records_in_order_with_channel_planes(fake_cifar):
+    root, batches = fake_cifar
+    train = load_cifar10(root, train=True)
+    labels = np.concatenate([batches[f"data_batch_{i}.bin"][0] for i in range(1, 6)])
+    images = np.concatenate([batches[f"data_batch_{i}.bin"][1] for i in range(1, 6)])
+    np.testing.assert_array_equal(train.tensors[1].numpy(), labels)
+    np.testing.assert_allclose(train.tensors[0].numpy(), images / 255, rtol=1e-6)
+    assert train.tensors[0].dtype == torch.float32 and train.tensors[1].dtype == torch.int64
+
+
+def test_load_cifar10_test_set_from_root_or_the_bin_folder(fake_cifar):
+    root, batches = fake_cifar
+    a = load_cifar10(root, train=False)
+    b = load_cifar10(root / "cifar-10-batches-bin", train=False)
+    assert len(a) == 3 and torch.equal(a.tensors[0], b.tensors[0])
+    np.testing.assert_array_equal(a.tensors[1].numpy(), batches["test_batch.bin"][0])
+
+
+def test_load_cifar10_missing_folder_says_where_to_get_the_data(tmp_path):
+    with pytest.raises(FileNotFoundError, match="data_batch_1.bin") as info:
+        load_cifar10(tmp_path / "nowhere")
+    assert CIFAR10_URL in str(info.value)
+
+
+def test_load_cifar10_truncated_file_names_the_file(fake_cifar):
+    root, _ = fake_cifar
+    path = root / "cifar-10-batches-bin" / "data_batch_3.bin"
+    path.write_bytes(path.read_bytes()[:-100])
+    with pytest.raises(ValueError, match=r"data_batch_3\.bin is not a CIFAR-10 binary batch"):
+        load_cifar10(root)
+
+
+def test_load_cifar10_foreign_file_names_the_file(fake_cifar):
+    root, _ = fake_cifar
+    path = root / "cifar-10-batches-bin" / "test_batch.bin"
+    path.write_bytes(bytes([200]) * 3073)  # right size, but label 200
+    with pytest.raises(ValueError, match=r"test_batch\.bin .*label 200"):
+        load_cifar10(root, train=False)
