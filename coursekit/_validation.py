@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import numbers
 
+import numpy as np
 import torch
 
 
@@ -34,6 +35,40 @@ def as_real_float(x, name: str = "input") -> torch.Tensor:
     if t.is_complex():
         raise ValueError(f"{name} must be real, got dtype {t.dtype}")
     return t
+
+
+def as_tensor(x, name: str) -> torch.Tensor:
+    """``x`` as a tensor of its own dtype (``torch.as_tensor``), integers staying integers.
+
+    Raises:
+        ValueError: naming ``name``, if ``x`` is not a tensor or array of numbers.
+    """
+    try:
+        return torch.as_tensor(x)
+    except (TypeError, ValueError, RuntimeError) as err:
+        kind = type(x).__name__
+        raise ValueError(f"{name} must be a tensor or array of numbers, got {kind}") from err
+
+
+def model_input(x, model, name: str) -> torch.Tensor:
+    """``x`` as a floating tensor to feed ``model``: a tensor must have the dtype of the model's
+    parameters; anything else (a NumPy array, a list) is converted to it, since NumPy's float64
+    default is rarely a choice and would not run through a float32 model.
+
+    Raises:
+        ValueError: naming ``name``, if ``x`` is not numbers, not floating point (integer
+            pixels are refused rather than silently read as intensities), or a tensor of
+            another floating dtype than the model's.
+    """
+    t = as_tensor(x, name)
+    if not t.is_floating_point():
+        raise ValueError(f"{name} must be a floating tensor, got dtype {t.dtype}")
+    dtypes = [p.dtype for p in model.parameters() if p.is_floating_point()]
+    if not dtypes:  # nothing to match: keep what came
+        return t
+    if isinstance(x, torch.Tensor) and t.dtype != dtypes[0]:
+        raise ValueError(f"{name} must have the model's dtype {dtypes[0]}, got {t.dtype}")
+    return torch.as_tensor(x, dtype=dtypes[0])  # from x itself: a list of floats stays exact
 
 
 def with_ndim(x, name: str, ndim: int, what: str) -> torch.Tensor:
@@ -78,6 +113,24 @@ def finite(t: torch.Tensor, name: str) -> torch.Tensor:
     return t
 
 
+def finite_outside_vmap(t: torch.Tensor, name: str) -> torch.Tensor:
+    """:func:`finite`, except inside ``torch.func.vmap``, where no Python code can read a
+    tensor's values: there ``t`` passes unchecked, so that a function keeps composing with vmap."""
+    try:
+        return finite(t, name)
+    except RuntimeError:  # vmap refuses data-dependent control flow
+        return t
+
+
+def single_or_double(t: torch.Tensor, name: str) -> torch.Tensor:
+    """``t`` unchanged unless it is half precision (float16, bfloat16), which the matrix
+    decompositions (SVD, eigh, Cholesky, solve) and finite differences cannot work in."""
+    if t.dtype in (torch.float16, torch.bfloat16):
+        raise ValueError(f"{name} must be single or double precision (float32, float64, "
+                         f"complex64 or complex128), got dtype {t.dtype}")
+    return t
+
+
 def integer(value, name: str, *, minimum: int | None = None,
             maximum: int | None = None) -> int:
     """``value`` as an ``int`` in ``[minimum, maximum]``; ``True``/``False`` are refused.
@@ -102,6 +155,52 @@ def positive_int(value, name: str) -> int:
 
 def nonnegative_int(value, name: str) -> int:
     return integer(value, name, minimum=0)
+
+
+def integer_sequence(values, name: str, what: str, *, minimum: int = 1,
+                     min_length: int = 0) -> tuple[int, ...]:
+    """``values`` (a list, tuple or 1-D array) as a tuple of at least ``min_length`` ints, each
+    at least ``minimum``; bools and floats are refused as in :func:`integer`.
+
+    Raises:
+        ValueError: ``{name} must be {what}, got ...``, so each caller words its expectation.
+    """
+    items = None if isinstance(values, (str, bytes)) else _as_tuple(values)
+    if items is not None and len(items) >= min_length:
+        try:
+            return tuple(integer(v, name, minimum=minimum) for v in items)
+        except ValueError:
+            pass
+    raise ValueError(f"{name} must be {what}, got {values!r}")
+
+
+def _as_tuple(values) -> tuple | None:
+    try:
+        return tuple(values)
+    except TypeError:  # not iterable, or a 0-d tensor
+        return None
+
+
+def function(f, name: str):
+    """``f`` unchanged if it can be called; a ``TypeError`` otherwise."""
+    if not callable(f):
+        raise TypeError(f"{name} must be a callable, got {type(f).__name__}")
+    return f
+
+
+def optional_generator(value, name: str) -> torch.Generator | None:
+    """``value`` if it is a ``torch.Generator`` or ``None``; a ``TypeError`` otherwise."""
+    if value is not None and not isinstance(value, torch.Generator):
+        raise TypeError(f"{name} must be a torch.Generator or None, got {type(value).__name__}")
+    return value
+
+
+def boolean(value, name: str) -> bool:
+    """``value`` if it is ``True`` or ``False`` (NumPy's ``bool_`` too); ``1`` or ``"yes"`` are
+    refused."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name} must be True or False, got {type(value).__name__} {value!r}")
+    return bool(value)
 
 
 def real(value, name: str, *, minimum: float | None = None, maximum: float | None = None,

@@ -18,7 +18,7 @@ __all__ = ["FIGURE_DIR_ENV", "figure_dir", "savefig"]
 matplotlib.rcParams["svg.hashsalt"] = "coursekit"  # the same figure gives the same bytes
 
 FIGURE_DIR_ENV = "COURSEKIT_FIGURE_DIR"
-_NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+_NAME = re.compile(r"[a-z0-9][a-z0-9-]*")
 
 
 def figure_dir() -> Path:
@@ -44,7 +44,8 @@ def savefig(fig: matplotlib.figure.Figure, name: str) -> Path:
         The path written.
 
     Raises:
-        ValueError: if ``name`` is not a simple lower-case slug.
+        ValueError: if ``fig`` is not a matplotlib ``Figure`` or ``name`` is not a simple
+            lower-case slug.
 
     Examples:
         >>> import matplotlib.pyplot as plt
@@ -58,9 +59,12 @@ def savefig(fig: matplotlib.figure.Figure, name: str) -> Path:
         ...
         ValueError: name must be lower-case letters, digits and dashes, got 'A Line'
     """
+    import matplotlib.figure
     import matplotlib.pyplot as plt
 
-    if not isinstance(name, str) or not _NAME.match(name):
+    if not isinstance(fig, matplotlib.figure.Figure):
+        raise ValueError(f"fig must be a matplotlib Figure, got {type(fig).__name__}")
+    if not isinstance(name, str) or not _NAME.fullmatch(name):  # a "$" would pass "a\n"
         raise ValueError(f"name must be lower-case letters, digits and dashes, got {name!r}")
     folder = figure_dir()
     folder.mkdir(parents=True, exist_ok=True)

@@ -10,8 +10,7 @@ chapter ``docs/applications/open-problems.md`` reproduces the paper's table with
 
 from __future__ import annotations
 
-import math
-from numbers import Real
+from coursekit._validation import nonnegative, nonnegative_int, real
 
 __all__ = ["EVERYDAY_CO2E_LBS", "co2e_lbs", "energy_kwh"]
 
@@ -22,11 +21,6 @@ EVERYDAY_CO2E_LBS: dict[str, int] = {
     "American life, average, 1 year": 36_156,
     "Car, average incl. fuel, 1 lifetime": 126_000,
 }
-
-
-def _check_nonnegative(name: str, value: float) -> None:
-    if not (isinstance(value, Real) and math.isfinite(value) and value >= 0):
-        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
 
 
 def energy_kwh(
@@ -53,7 +47,7 @@ def energy_kwh(
         cpu_watts: the average power of the CPUs, $p_c$.
         dram_watts: the average power of the main memory, $p_r$.
         gpu_watts: the average power of one GPU, $p_g$.
-        num_gpus: the number of GPUs $g$, a whole number at least 0.
+        num_gpus: the number of GPUs $g$, an integer at least 0.
         pue: the power usage effectiveness, at least 1 (1 means every watt reaches the
             computers; 1.58 is the paper's 2018 average).
 
@@ -61,8 +55,9 @@ def energy_kwh(
         The energy in kWh.
 
     Raises:
-        ValueError: if a time, power or count is negative or not finite, ``num_gpus`` is not
-            a whole number, or ``pue < 1``.
+        ValueError: naming the argument, if a time or power is negative, not finite or not a
+            number (bools are refused), ``num_gpus`` is not a nonnegative integer, or
+            ``pue < 1``.
 
     Examples:
         >>> from coursekit.applications.carbon import energy_kwh
@@ -73,22 +68,14 @@ def energy_kwh(
         >>> energy_kwh(-1)
         Traceback (most recent call last):
         ...
-        ValueError: hours must be a finite number >= 0, got -1
+        ValueError: hours must be a nonnegative finite number, got -1.0
     """
-    for name, value in [
-        ("hours", hours),
-        ("cpu_watts", cpu_watts),
-        ("dram_watts", dram_watts),
-        ("gpu_watts", gpu_watts),
-        ("num_gpus", num_gpus),
-    ]:
-        _check_nonnegative(name, value)
-    if num_gpus != int(num_gpus):
-        raise ValueError(f"num_gpus must be a whole number, got {num_gpus!r}")
-    _check_nonnegative("pue", pue)
-    if pue < 1:
-        # the facility's total power includes its computers' power
-        raise ValueError(f"pue must be >= 1, got {pue!r}")
+    hours = nonnegative(hours, "hours")
+    cpu_watts = nonnegative(cpu_watts, "cpu_watts")
+    dram_watts = nonnegative(dram_watts, "dram_watts")
+    gpu_watts = nonnegative(gpu_watts, "gpu_watts")
+    num_gpus = nonnegative_int(num_gpus, "num_gpus")
+    pue = real(pue, "pue", minimum=1.0)  # the facility's total power includes the computers'
     return pue * hours * (cpu_watts + dram_watts + num_gpus * gpu_watts) / 1000
 
 
@@ -110,7 +97,7 @@ def co2e_lbs(kwh: float, lbs_per_kwh: float = 0.954) -> float:
         The emissions in lbs of CO2e.
 
     Raises:
-        ValueError: if ``kwh`` or ``lbs_per_kwh`` is negative or not finite.
+        ValueError: if ``kwh`` or ``lbs_per_kwh`` is negative, not finite or not a number.
 
     Examples:
         >>> from coursekit.applications.carbon import co2e_lbs, energy_kwh
@@ -121,6 +108,5 @@ def co2e_lbs(kwh: float, lbs_per_kwh: float = 0.954) -> float:
         >>> co2e_lbs(100, lbs_per_kwh=0.5)  # a cleaner grid
         50.0
     """
-    _check_nonnegative("kwh", kwh)
-    _check_nonnegative("lbs_per_kwh", lbs_per_kwh)
+    kwh, lbs_per_kwh = nonnegative(kwh, "kwh"), nonnegative(lbs_per_kwh, "lbs_per_kwh")
     return lbs_per_kwh * kwh

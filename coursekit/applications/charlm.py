@@ -11,6 +11,7 @@ $2^H$) and sample from either.
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
@@ -19,6 +20,15 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from coursekit._validation import (
+    as_tensor,
+    class_indices,
+    nonnegative,
+    nonnegative_int,
+    positive,
+    positive_int,
+)
 
 __all__ = [
     "BigramLM", "CharVocab", "course_text", "cross_entropy_bits", "perplexity", "sample",
@@ -44,7 +54,8 @@ def course_text(path: str | Path | None = None) -> str:
         The text.
 
     Raises:
-        ValueError: if ``path`` does not exist or holds no Markdown.
+        ValueError: if ``path`` is not a path (or is ``""``), does not exist or holds no
+            Markdown.
 
     Examples:
         >>> from coursekit.applications.charlm import course_text
@@ -54,6 +65,8 @@ def course_text(path: str | Path | None = None) -> str:
     """
     if path is None:
         return resources.files("coursekit.applications").joinpath(CORPUS).read_text("utf-8")
+    if not isinstance(path, (str, os.PathLike)) or path == "":  # Path("") would be the cwd
+        raise ValueError(f"path must be a text file or a folder, got {path!r}")
     path = Path(path)
     if path.is_file():
         return path.read_text(encoding="utf-8")
@@ -67,6 +80,9 @@ def course_text(path: str | Path | None = None) -> str:
 class CharVocab:
     """The characters of a text, sorted, with their integer ids.
 
+    Raises:
+        ValueError: if ``chars`` is not a string of distinct characters.
+
     Examples:
         >>> from coursekit.applications.charlm import CharVocab
         >>> vocab = CharVocab.from_text("hello")
@@ -76,10 +92,18 @@ class CharVocab:
 
     chars: str
 
+    def __post_init__(self):
+        if not isinstance(self.chars, str) or len(set(self.chars)) != len(self.chars):
+            raise ValueError(f"chars must be a string of distinct characters, got {self.chars!r}")
+
     @classmethod
     def from_text(cls, text: str) -> CharVocab:
-        """The vocabulary of the distinct characters of ``text``."""
-        return cls("".join(sorted(set(text))))
+        """The vocabulary of the distinct characters of ``text``.
+
+        Raises:
+            ValueError: if ``text`` is not a string.
+        """
+        return cls("".join(sorted(set(_text(text)))))
 
     def __len__(self) -> int:
         return len(self.chars)
@@ -88,8 +112,9 @@ class CharVocab:
         """Ids of the characters of ``text``, an int64 tensor.
 
         Raises:
-            ValueError: if ``text`` has a character outside the vocabulary.
+            ValueError: if ``text`` is not a string or has a character outside the vocabulary.
         """
+        text = _text(text)
         index = {c: i for i, c in enumerate(self.chars)}
         unknown = sorted(set(text) - index.keys())
         if unknown:
@@ -97,8 +122,43 @@ class CharVocab:
         return torch.tensor([index[c] for c in text], dtype=torch.long)
 
     def decode(self, ids: torch.Tensor | Sequence[int]) -> str:
-        """The text spelled by a sequence of ids."""
-        return "".join(self.chars[i] for i in torch.as_tensor(ids).tolist())
+        """The text spelled by a sequence of ids.
+
+        Raises:
+            ValueError: if ``ids`` is not 1-D integers in ``[0, len(self))``.
+        """
+        ids = as_tensor(ids, "ids")
+        if ids.shape == (0,):  # an empty list arrives as float32
+            return ""
+        ids = class_indices(ids, "ids", num_classes=len(self))
+        return "".join(self.chars[i] for i in ids.tolist())
+
+
+def _text(text) -> str:
+    if not isinstance(text, str):
+        raise ValueError(f"text must be a string, got {type(text).__name__}")
+    return text
+
+
+def _ids(ids, name: str, model: nn.Module | None = None) -> torch.Tensor:
+    """``ids`` as a 1-D long tensor of character ids, each below the model's ``vocab_size``
+    when it has one (both models here do)."""
+    ids = class_indices(as_tensor(ids, name), name, num_classes=getattr(model, "vocab_size", None))
+    if ids.numel() and ids.min() < 0:
+        raise ValueError(f"{name} must be nonnegative character ids, got {int(ids.min())}")
+    return ids
+
+
+def _model(model) -> nn.Module:
+    if not isinstance(model, nn.Module):
+        raise ValueError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    return model
+
+
+def _generator(generator) -> torch.Generator | None:
+    if generator is not None and not isinstance(generator, torch.Generator):
+        raise ValueError(f"generator must be a torch.Generator or None, got {generator!r}")
+    return generator
 
 
 class BigramLM(nn.Module):
@@ -106,6 +166,9 @@ class BigramLM(nn.Module):
 
     Args:
         vocab_size: number of characters $V$.
+
+    Raises:
+        ValueError: if ``vocab_size`` is not a positive integer.
 
     Examples:
         >>> import torch
@@ -120,7 +183,8 @@ class BigramLM(nn.Module):
 
     def __init__(self, vocab_size: int):
         super().__init__()
-        self.logits = nn.Parameter(torch.zeros(vocab_size, vocab_size))
+        self.vocab_size = positive_int(vocab_size, "vocab_size")
+        self.logits = nn.Parameter(torch.zeros(self.vocab_size, self.vocab_size))
 
     @classmethod
     def from_counts(cls, ids: torch.Tensor, vocab_size: int, alpha: float = 1.0) -> BigramLM:
@@ -136,7 +200,14 @@ class BigramLM(nn.Module):
 
         Returns:
             A `BigramLM` whose logits are $\log p(b \mid a)$.
+
+        Raises:
+            ValueError: if ``vocab_size`` is not a positive integer, ``ids`` is not 1-D
+                integers in ``[0, vocab_size)`` or ``alpha`` is negative.
         """
+        vocab_size = positive_int(vocab_size, "vocab_size")
+        ids = class_indices(as_tensor(ids, "ids"), "ids", num_classes=vocab_size)
+        alpha = nonnegative(alpha, "alpha")
         pairs = torch.bincount(ids[:-1] * vocab_size + ids[1:], minlength=vocab_size**2)
         counts = pairs.reshape(vocab_size, vocab_size).double() + alpha  # (V, V): row a, column b
         model = cls(vocab_size)
@@ -147,16 +218,20 @@ class BigramLM(nn.Module):
         return model
 
     def forward(self, idx: torch.Tensor) -> torch.Tensor:
+        # indexing alone would read a negative id's row from the end of the table
+        if idx.numel() and (idx.min() < 0 or idx.max() >= self.vocab_size):
+            raise ValueError(f"idx must be character ids in [0, {self.vocab_size}), got values "
+                             f"from {int(idx.min())} to {int(idx.max())}")
         return self.logits[idx]  # (B, T) -> (B, T, V)
 
 
 def _windows(ids: torch.Tensor, block_size: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Consecutive non-overlapping inputs and next-character targets, each (N, block_size)."""
-    n = (len(ids) - 1) // block_size * block_size
-    if n == 0:
+    if len(ids) <= block_size:
         raise ValueError(
             f"ids must hold more than block_size = {block_size} characters, got {len(ids)}"
         )
+    n = (len(ids) - 1) // block_size * block_size
     return ids[:n].view(-1, block_size), ids[1 : n + 1].view(-1, block_size)
 
 
@@ -180,7 +255,9 @@ def cross_entropy_bits(model: nn.Module, ids: torch.Tensor, block_size: int = 64
         $H$ in bits per character.
 
     Raises:
-        ValueError: if ``ids`` is not longer than ``block_size``.
+        ValueError: if ``model`` is not a module, ``ids`` is not 1-D character ids (below the
+            model's ``vocab_size``) longer than ``block_size``, or ``block_size`` is not a
+            positive integer.
 
     Examples:
         >>> import torch
@@ -189,9 +266,10 @@ def cross_entropy_bits(model: nn.Module, ids: torch.Tensor, block_size: int = 64
         >>> cross_entropy_bits(uniform, torch.tensor([0, 1, 2, 3] * 10), block_size=8)
         2.0
     """
+    model, ids = _model(model), _ids(ids, "ids", model)
+    x, y = _windows(ids, positive_int(block_size, "block_size"))
     was_training = model.training
     model.eval()
-    x, y = _windows(torch.as_tensor(ids), block_size)
     nats = sum(
         F.cross_entropy(model(xb).flatten(0, 1), yb.flatten(), reduction="sum").item()
         for xb, yb in zip(x.split(256), y.split(256), strict=True)
@@ -210,6 +288,9 @@ def perplexity(model: nn.Module, ids: torch.Tensor, block_size: int = 64) -> flo
 
     Returns:
         $2^H$, with $H$ from `cross_entropy_bits`.
+
+    Raises:
+        ValueError: as `cross_entropy_bits` does.
 
     Examples:
         >>> import torch
@@ -245,7 +326,10 @@ def train_char_lm(
         The training cross entropy in nats of each step.
 
     Raises:
-        ValueError: if ``ids`` is not longer than ``block_size``.
+        ValueError: naming the argument, if ``model`` is not a module, ``ids`` is not 1-D
+            character ids (below the model's ``vocab_size``) longer than ``block_size``,
+            ``steps`` is negative, a size is not a positive integer, ``lr`` is negative, or
+            ``generator`` is not a ``torch.Generator``.
 
     Examples:
         >>> import torch
@@ -256,6 +340,10 @@ def train_char_lm(
         >>> losses[0] > 1.0 > 0.1 > losses[-1]
         True
     """
+    model, ids = _model(model), _ids(ids, "ids", model)
+    steps, batch_size = nonnegative_int(steps, "steps"), positive_int(batch_size, "batch_size")
+    block_size, lr = positive_int(block_size, "block_size"), nonnegative(lr, "lr")
+    generator = _generator(generator)
     if len(ids) <= block_size:
         raise ValueError(
             f"ids must hold more than block_size = {block_size} characters, got {len(ids)}"
@@ -299,7 +387,10 @@ def sample(
         The prompt followed by the ``n`` new ids, 1-D.
 
     Raises:
-        ValueError: if ``prompt`` is empty or not 1-D, or ``temperature`` is not positive.
+        ValueError: naming the argument, if ``model`` is not a module, ``prompt`` is empty, not
+            1-D or not character ids (below the model's ``vocab_size``), ``n`` is not a
+            nonnegative integer, ``temperature`` is not a positive finite number, or
+            ``generator`` is not a ``torch.Generator``.
 
     Examples:
         >>> import torch
@@ -310,13 +401,14 @@ def sample(
         >>> vocab.decode(sample(model, vocab.encode("a"), 5, generator=generator))
         'ababab'
     """
-    prompt = torch.as_tensor(prompt)
+    model, prompt = _model(model), as_tensor(prompt, "prompt")
     if prompt.ndim != 1 or len(prompt) == 0:
         raise ValueError(
             f"prompt must be a non-empty 1-D tensor of ids, got shape {tuple(prompt.shape)}"
         )
-    if not temperature > 0:
-        raise ValueError(f"temperature must be positive, got {temperature!r}")
+    prompt = _ids(prompt, "prompt", model)
+    n, temperature = nonnegative_int(n, "n"), positive(temperature, "temperature")
+    generator = _generator(generator)
     was_training = model.training
     model.eval()
     context = getattr(model, "context_size", None)

@@ -12,18 +12,29 @@ import torch
 import torch.nn.functional as F
 from numpy.typing import ArrayLike
 
+from coursekit._validation import (
+    as_real_float,
+    as_tensor,
+    class_indices,
+    finite,
+    nonempty,
+    nonnegative,
+    positive,
+    positive_int,
+)
+
 __all__ = ["decode_boxes", "encode_boxes", "fast_rcnn_loss", "roi_max_pool"]
 
 
 def _pair(output_size: int | tuple[int, int]) -> tuple[int, int]:
-    size = (output_size, output_size) if isinstance(output_size, int) else tuple(output_size)
-    if len(size) != 2 or not all(
-        isinstance(s, int) and not isinstance(s, bool) and s > 0 for s in size
-    ):
+    pair = output_size if isinstance(output_size, (tuple, list)) else (output_size, output_size)
+    try:  # a size that is not a positive int, or a pair of the wrong length, lands here
+        height, width = (positive_int(size, "output_size") for size in pair)
+    except ValueError as err:
         raise ValueError(
             f"output_size must be a positive int or a pair of them, got {output_size!r}"
-        )
-    return size
+        ) from err
+    return height, width
 
 
 def roi_max_pool(
@@ -44,7 +55,7 @@ def roi_max_pool(
     cell's arg-max, as in the paper.
 
     Args:
-        features: feature maps, shape ``(N, C, H_f, W_f)``.
+        features: feature maps, shape ``(N, C, H_f, W_f)``; integers become floats.
         boxes: one row ``(batch_index, x1, y1, x2, y2)`` per RoI, shape ``(K, 5)``, in input
             coordinates; ``batch_index`` says which of the ``N`` maps the box is on.
         output_size: ``H`` and ``W`` of the grid, an int or a pair (7 in the paper's VGG16).
@@ -54,9 +65,9 @@ def roi_max_pool(
         The pooled features, shape ``(K, C, H, W)``, dtype of ``features``.
 
     Raises:
-        ValueError: if ``features`` is not 4-D, ``boxes`` is not ``(K, 5)``, a batch index is
-            out of range, a box has ``x2 < x1`` or ``y2 < y1``, or ``output_size`` or
-            ``spatial_scale`` is not positive.
+        ValueError: if ``features`` is not 4-D, ``boxes`` is not ``(K, 5)``, either holds nan
+            or inf, a batch index is not a whole number in range, a box has ``x2 < x1`` or
+            ``y2 < y1``, or ``output_size`` or ``spatial_scale`` is not positive.
 
     Examples:
         >>> import torch
@@ -67,8 +78,8 @@ def roi_max_pool(
         >>> roi_max_pool(fmap, torch.tensor([[0, 1, 0, 2, 2]]), (3, 1)).flatten().tolist()
         [2.0, 6.0, 10.0]
     """
-    features = torch.as_tensor(features)
-    boxes = torch.as_tensor(boxes)
+    features = nonempty(finite(as_real_float(features, "features"), "features"), "features")
+    boxes = finite(as_real_float(boxes, "boxes"), "boxes")
     out_h, out_w = _pair(output_size)
     if features.ndim != 4:
         raise ValueError(
@@ -79,9 +90,10 @@ def roi_max_pool(
             "boxes must have shape (K, 5) with rows (batch_index, x1, y1, x2, y2), "
             f"got shape {tuple(boxes.shape)}"
         )
-    if not spatial_scale > 0:
-        raise ValueError(f"spatial_scale must be positive, got {spatial_scale!r}")
+    spatial_scale = positive(spatial_scale, "spatial_scale")
     n, c, height, width = features.shape
+    if bool((boxes[:, 0] != boxes[:, 0].floor()).any()):
+        raise ValueError("boxes' batch_index must be whole numbers, got a fraction")
     index = boxes[:, 0].long()
     if len(boxes) and (index.min() < 0 or index.max() >= n):
         raise ValueError(
@@ -125,7 +137,8 @@ def encode_boxes(
         The targets, shape ``(R, 4)``; scale- and translation-invariant.
 
     Raises:
-        ValueError: if the shapes are not ``(R, 4)`` and equal, or a box is empty.
+        ValueError: if the shapes are not ``(R, 4)`` and equal, a box is empty, or a
+            coordinate is nan or inf.
 
     Examples:
         >>> import torch
@@ -134,7 +147,8 @@ def encode_boxes(
         >>> encode_boxes(proposal, torch.tensor([[5.0, 5.0, 15.0, 25.0]]))
         tensor([[0.5000, 1.0000, 0.0000, 0.6931]])
     """
-    proposals, targets = torch.as_tensor(proposals), torch.as_tensor(targets)
+    proposals = finite(as_real_float(proposals, "proposals"), "proposals")
+    targets = finite(as_real_float(targets, "targets"), "targets")
     p, g = _centre_size(proposals, "proposals"), _centre_size(targets, "targets")
     if proposals.shape != targets.shape:
         raise ValueError(
@@ -157,7 +171,8 @@ def decode_boxes(
         The moved boxes ``(x1, y1, x2, y2)``, shape ``(R, 4)``.
 
     Raises:
-        ValueError: if the shapes are not ``(R, 4)`` and equal, or a proposal is empty.
+        ValueError: if the shapes are not ``(R, 4)`` and equal, a proposal is empty, or a
+            value is nan or inf.
 
     Examples:
         >>> import torch
@@ -167,7 +182,8 @@ def decode_boxes(
         >>> torch.allclose(decode_boxes(proposal, encode_boxes(proposal, truth)), truth)
         True
     """
-    proposals, deltas = torch.as_tensor(proposals), torch.as_tensor(deltas)
+    proposals = finite(as_real_float(proposals, "proposals"), "proposals")
+    deltas = finite(as_real_float(deltas, "deltas"), "deltas")
     p = _centre_size(proposals, "proposals")
     if deltas.shape != proposals.shape:
         raise ValueError(
@@ -226,13 +242,15 @@ def fast_rcnn_loss(
         labels: true class per RoI, shape ``(R,)``, integers in ``[0, K]``.
         box_targets: regression targets $v$ (see `encode_boxes`), shape ``(R, 4)``; rows of
             background RoIs are ignored.
-        lam: the weight $\lambda$ of the box term (1 in the paper).
+        lam: the weight $\lambda \ge 0$ of the box term (1 in the paper).
 
     Returns:
         The mean of $L$ over the $R$ RoIs, a scalar tensor that can be back-propagated.
 
     Raises:
-        ValueError: if a shape does not match the others or a label is out of range.
+        ValueError: if a shape does not match the others, a label is not an integer in
+            ``[0, K]``, a value (except a background RoI's box target) is nan or inf, or
+            ``lam`` is negative.
 
     Examples:
         >>> import torch
@@ -243,8 +261,9 @@ def fast_rcnn_loss(
         >>> round(fast_rcnn_loss(logits, deltas, torch.tensor([0, 1]), targets).item(), 4)
         0.9394
     """
-    class_logits, box_deltas = torch.as_tensor(class_logits), torch.as_tensor(box_deltas)
-    labels, box_targets = torch.as_tensor(labels), torch.as_tensor(box_targets)
+    class_logits = finite(as_real_float(class_logits, "class_logits"), "class_logits")
+    box_deltas = finite(as_real_float(box_deltas, "box_deltas"), "box_deltas")
+    box_targets = as_real_float(box_targets, "box_targets")
     if class_logits.ndim != 2:
         raise ValueError(
             f"class_logits must have shape (R, K + 1), got shape {tuple(class_logits.shape)}"
@@ -252,27 +271,21 @@ def fast_rcnn_loss(
     r, classes = class_logits.shape
     if r == 0:
         raise ValueError("class_logits must hold at least one RoI, got 0 rows")
+    nonempty(class_logits, "class_logits")  # at least the background column
     if box_deltas.shape not in ((r, 4 * classes), (r, classes, 4)):
         raise ValueError(
             f"box_deltas must have shape ({r}, {4 * classes}) or ({r}, {classes}, 4), "
             f"got shape {tuple(box_deltas.shape)}"
         )
-    if labels.shape != (r,) or labels.is_floating_point():
-        raise ValueError(
-            f"labels must be integer classes of shape ({r},), "
-            f"got shape {tuple(labels.shape)} and dtype {labels.dtype}"
-        )
-    if (labels.min() < 0 or labels.max() >= classes):
-        raise ValueError(
-            f"labels must lie in [0, {classes}), "
-            f"got values in [{int(labels.min())}, {int(labels.max())}]"
-        )
+    labels = class_indices(as_tensor(labels, "labels"), "labels", length=r, num_classes=classes)
     if box_targets.shape != (r, 4):
         raise ValueError(
             f"box_targets must have shape ({r}, 4), got shape {tuple(box_targets.shape)}"
         )
-    classification = F.cross_entropy(class_logits, labels)  # mean over the R RoIs
+    lam = nonnegative(lam, "lam")
     foreground = labels >= 1  # [u >= 1]: background rows' targets are never read
+    finite(box_targets[foreground], "box_targets of foreground RoIs")
+    classification = F.cross_entropy(class_logits, labels)  # mean over the R RoIs
     true_box = box_deltas.reshape(r, classes, 4)[foreground, labels[foreground]]  # (R_fg, 4): t^u
     localization = F.smooth_l1_loss(true_box, box_targets[foreground], beta=1.0, reduction="sum")
     return classification + lam * localization / r

@@ -12,6 +12,16 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from coursekit._validation import (
+    as_real_float,
+    as_tensor,
+    class_indices,
+    finite,
+    nonempty,
+    positive,
+    probability,
+)
+
 __all__ = ["distillation_loss"]
 
 
@@ -50,8 +60,9 @@ def distillation_loss(
         The scalar loss.
 
     Raises:
-        ValueError: if the logits' shapes differ or are not ``(B, K)``, ``targets`` is not
-            ``(B,)`` integers, ``temperature <= 0`` or ``alpha`` is outside ``[0, 1]``.
+        ValueError: if the logits' shapes differ or are not ``(B, K)`` with ``B >= 1``, they
+            hold nan or inf, ``targets`` is not ``B`` integers in ``[0, K)``,
+            ``temperature`` is not a positive number or ``alpha`` is outside ``[0, 1]``.
 
     Examples:
         >>> import torch
@@ -68,32 +79,28 @@ def distillation_loss(
         >>> distillation_loss(z, z, y, temperature=0.0, alpha=0.5)
         Traceback (most recent call last):
         ...
-        ValueError: temperature must be > 0, got 0.0
+        ValueError: temperature must be a positive finite number, got 0.0
     """
-    student_logits = torch.as_tensor(student_logits)
-    teacher_logits = torch.as_tensor(teacher_logits)
-    targets = torch.as_tensor(targets)
+    student_logits = finite(as_real_float(student_logits, "student_logits"), "student_logits")
+    teacher_logits = finite(as_real_float(teacher_logits, "teacher_logits"), "teacher_logits")
     if student_logits.ndim != 2:
         raise ValueError(
             f"student_logits must have shape (B, K), got {tuple(student_logits.shape)}"
         )
+    nonempty(student_logits, "student_logits")
     if teacher_logits.shape != student_logits.shape:
         raise ValueError(
             f"teacher_logits must have the shape of student_logits {tuple(student_logits.shape)}, "
             f"got {tuple(teacher_logits.shape)}"
         )
-    if targets.shape != student_logits.shape[:1] or targets.dtype.is_floating_point:
-        raise ValueError(
-            f"targets must be integer classes of shape ({student_logits.shape[0]},), "
-            f"got shape {tuple(targets.shape)} and dtype {targets.dtype}"
-        )
-    if not temperature > 0:
-        raise ValueError(f"temperature must be > 0, got {temperature}")
-    if not 0 <= alpha <= 1:
-        raise ValueError(f"alpha must be in [0, 1], got {alpha}")
+    batch, classes = student_logits.shape
+    targets = class_indices(as_tensor(targets, "targets"), "targets", length=batch,
+                            num_classes=classes)
+    temperature = positive(temperature, "temperature")
+    alpha = probability(alpha, "alpha")
 
     log_q = F.log_softmax(student_logits / temperature, dim=1)  # (B, K)
     log_p = F.log_softmax(teacher_logits.detach() / temperature, dim=1)  # (B, K)
     soft = F.kl_div(log_q, log_p, reduction="batchmean", log_target=True)
-    hard = F.cross_entropy(student_logits, targets.long())
+    hard = F.cross_entropy(student_logits, targets)
     return alpha * temperature**2 * soft + (1 - alpha) * hard

@@ -19,8 +19,18 @@ import math
 
 import torch
 import torch.nn.functional as F
+from numpy.typing import ArrayLike
 from torch import nn
 
+from coursekit._validation import (
+    finite,
+    integer,
+    model_input,
+    nonnegative,
+    nonnegative_int,
+    positive,
+    positive_int,
+)
 from coursekit.maths.probability import GaussianMixture
 
 __all__ = ["Discriminator", "Generator", "ring_of_gaussians", "train_gan"]
@@ -28,6 +38,9 @@ __all__ = ["Discriminator", "Generator", "ring_of_gaussians", "train_gan"]
 
 class Generator(nn.Sequential):
     """An MLP from noise to data space: ``latent_dim`` -> ``hidden`` -> ``hidden`` -> ``data_dim``.
+
+    Raises:
+        ValueError: naming the argument, if a size is not a positive integer.
 
     Examples:
         >>> import torch
@@ -37,6 +50,8 @@ class Generator(nn.Sequential):
     """
 
     def __init__(self, latent_dim: int = 8, hidden: int = 64, data_dim: int = 2):
+        latent_dim, hidden = positive_int(latent_dim, "latent_dim"), positive_int(hidden, "hidden")
+        data_dim = positive_int(data_dim, "data_dim")
         super().__init__(
             nn.Linear(latent_dim, hidden), nn.ReLU(),
             nn.Linear(hidden, hidden), nn.ReLU(),
@@ -48,6 +63,9 @@ class Generator(nn.Sequential):
 class Discriminator(nn.Sequential):
     r"""An MLP from data space to one logit, $\log D(x) - \log(1 - D(x))$.
 
+    Raises:
+        ValueError: naming the argument, if a size is not a positive integer.
+
     Examples:
         >>> import torch
         >>> from coursekit.applications.gan import Discriminator
@@ -56,6 +74,7 @@ class Discriminator(nn.Sequential):
     """
 
     def __init__(self, data_dim: int = 2, hidden: int = 64):
+        data_dim, hidden = positive_int(data_dim, "data_dim"), positive_int(hidden, "hidden")
         super().__init__(
             nn.Linear(data_dim, hidden), nn.LeakyReLU(0.2),
             nn.Linear(hidden, hidden), nn.LeakyReLU(0.2),
@@ -77,7 +96,8 @@ def ring_of_gaussians(k: int = 8, radius: float = 2.0, std: float = 0.05) -> Gau
         A `coursekit.maths.probability.GaussianMixture`.
 
     Raises:
-        ValueError: if ``k`` is not a positive integer or ``radius`` or ``std`` is not positive.
+        ValueError: if ``k`` is not a positive integer or ``radius`` or ``std`` is not a
+            positive finite number.
 
     Examples:
         >>> import torch
@@ -87,10 +107,8 @@ def ring_of_gaussians(k: int = 8, radius: float = 2.0, std: float = 0.05) -> Gau
         >>> round((x.norm(dim=1) - 2.0).abs().mean().item(), 2)
         0.04
     """
-    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-        raise ValueError(f"k must be a positive integer, got {k!r}")
-    if not radius > 0 or not std > 0:
-        raise ValueError(f"radius and std must be positive, got radius={radius!r} and std={std!r}")
+    k = positive_int(k, "k")
+    radius, std = positive(radius, "radius"), positive(std, "std")
     angles = torch.arange(k, dtype=torch.float32) * (2 * math.pi / k)
     means = radius * torch.stack([angles.cos(), angles.sin()], dim=1)  # (k, 2)
     return GaussianMixture(torch.full((k,), 1.0 / k), means, std**2 * torch.eye(2).repeat(k, 1, 1))
@@ -99,7 +117,7 @@ def ring_of_gaussians(k: int = 8, radius: float = 2.0, std: float = 0.05) -> Gau
 def train_gan(
     gen: nn.Module,
     disc: nn.Module,
-    real: torch.Tensor,
+    real: torch.Tensor | ArrayLike,
     *,
     steps: int,
     batch_size: int = 128,
@@ -119,7 +137,9 @@ def train_gan(
     Args:
         gen: maps noise ``(B, gen.latent_dim)`` to points ``(B, d)``.
         disc: maps points ``(B, d)`` to logits ``(B, 1)``.
-        real: the training data, shape ``(N, d)``; mini-batches are drawn from it at random.
+        real: the training data, shape ``(N, d)``, floating point; mini-batches are drawn from
+            it at random. A NumPy array or list is converted to the dtype of ``disc``'s
+            parameters.
         steps: number of (discriminator, generator) step pairs.
         batch_size: real and fake points per step.
         lr: Adam learning rate of both networks.
@@ -130,8 +150,10 @@ def train_gan(
         ``{"d_loss": [...], "g_loss": [...]}``, one value per step (``d_loss`` with the penalty).
 
     Raises:
-        ValueError: if ``real`` is not 2-D with at least one row, or ``steps`` or ``r1`` is
-            negative.
+        ValueError: naming the argument, if ``gen`` or ``disc`` is not a module (``gen``
+            with an integer ``latent_dim``), ``real`` is not a finite floating 2-D array with
+            at least one row, ``steps`` or ``r1`` is negative, ``batch_size`` is not a positive
+            integer, ``lr`` is negative, or ``seed`` is not an integer.
 
     Examples:
         >>> import torch
@@ -142,23 +164,30 @@ def train_gan(
         >>> len(history["d_loss"]), len(history["g_loss"])
         (3, 3)
     """
-    real = torch.as_tensor(real).detach()
+    for name, net in (("gen", gen), ("disc", disc)):
+        if not isinstance(net, nn.Module):
+            raise ValueError(f"{name} must be a torch.nn.Module, got {type(net).__name__}")
+    latent_dim = positive_int(getattr(gen, "latent_dim", None), "gen.latent_dim")
+    real = finite(model_input(real, disc, "real"), "real").detach()
     if real.ndim != 2 or len(real) == 0:
         raise ValueError(f"real must have shape (N, d) with N >= 1, got shape {tuple(real.shape)}")
-    if steps < 0:
-        raise ValueError(f"steps must be nonnegative, got {steps!r}")
-    if r1 < 0:
-        raise ValueError(f"r1 must be nonnegative, got {r1!r}")
+    steps, batch_size = nonnegative_int(steps, "steps"), positive_int(batch_size, "batch_size")
+    lr, r1, seed = nonnegative(lr, "lr"), nonnegative(r1, "r1"), integer(seed, "seed")
     rng = torch.Generator().manual_seed(seed)
     opt_g = torch.optim.Adam(gen.parameters(), lr=lr, betas=(0.5, 0.999))
     opt_d = torch.optim.Adam(disc.parameters(), lr=lr, betas=(0.5, 0.999))
-    ones, zeros = torch.ones(batch_size, 1), torch.zeros(batch_size, 1)
+    ones = torch.ones(batch_size, 1, dtype=real.dtype)
+    zeros = torch.zeros(batch_size, 1, dtype=real.dtype)
     history: dict[str, list[float]] = {"d_loss": [], "g_loss": []}
     for _ in range(steps):
         picks = torch.randint(len(real), (batch_size,), generator=rng)
         x = real[picks].requires_grad_(r1 > 0)  # (B, d)
-        fake = gen(torch.randn(batch_size, gen.latent_dim, generator=rng))
-        real_logits = disc(x)
+        fake = gen(torch.randn(batch_size, latent_dim, generator=rng, dtype=real.dtype))
+        try:
+            real_logits = disc(x)
+        except RuntimeError as err:  # a layer that does not fit the data's shape says so
+            raise ValueError(f"disc does not fit real's rows of shape {tuple(real.shape[1:])}: "
+                             f"{err}") from err
         d_loss = F.binary_cross_entropy_with_logits(real_logits, ones)
         # detach: the discriminator's step must not move the generator
         d_loss = d_loss + F.binary_cross_entropy_with_logits(disc(fake.detach()), zeros)

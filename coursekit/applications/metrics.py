@@ -15,6 +15,16 @@ import numpy as np
 import torch
 from numpy.typing import ArrayLike
 
+from coursekit._validation import (
+    as_real_float,
+    as_tensor,
+    class_indices,
+    finite,
+    integer,
+    matrix,
+    nonempty,
+)
+
 __all__ = ["EditCounts", "topk_error", "word_edits", "word_error_rate"]
 
 
@@ -40,8 +50,9 @@ def topk_error(
         The error rate as a Python float in ``[0, 1]``.
 
     Raises:
-        ValueError: if ``logits`` is not 2-D, ``targets`` does not match it, a target is out of
-            range, or ``k`` is not in ``[1, C]``.
+        ValueError: if ``logits`` is not a finite 2-D array with at least one row, ``targets``
+            is not ``N`` integers in ``[0, C)`` (floats and bools are refused), or ``k`` is not
+            an integer in ``[1, C]``.
 
     Examples:
         >>> import torch
@@ -51,26 +62,13 @@ def topk_error(
         >>> topk_error(scores, truth, k=1), topk_error(scores, truth, k=2)
         (0.6667, 0.3333)
     """
-    logits = torch.as_tensor(logits)
-    targets = torch.as_tensor(targets)
-    if logits.ndim != 2:
-        raise ValueError(f"logits must have shape (N, C), got shape {tuple(logits.shape)}")
+    logits = finite(matrix(as_real_float(logits, "logits"), "logits"), "logits")
     n, c = logits.shape
-    if targets.shape != (n,):
-        raise ValueError(
-            f"targets must have shape ({n},) to match logits, got shape {tuple(targets.shape)}"
-        )
-    if targets.is_floating_point() or targets.is_complex():
-        raise ValueError(f"targets must hold integer class indices, got dtype {targets.dtype}")
     if n == 0:
         raise ValueError("logits must hold at least one example, got 0 rows")
-    if targets.min() < 0 or targets.max() >= c:
-        raise ValueError(
-            f"targets must lie in [0, {c}), "
-            f"got values in [{int(targets.min())}, {int(targets.max())}]"
-        )
-    if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= c:
-        raise ValueError(f"k must be an integer in [1, {c}], got {k!r}")
+    nonempty(logits, "logits")  # at least one class
+    targets = class_indices(as_tensor(targets, "targets"), "targets", length=n, num_classes=c)
+    k = integer(k, "k", minimum=1, maximum=c)
     top = logits.topk(k, dim=1).indices  # (N, k)
     hit = (top == targets[:, None]).any(dim=1)
     return 1.0 - hit.double().mean().item()
@@ -122,26 +120,54 @@ def word_edits(reference: str | Sequence[str], hypothesis: str | Sequence[str]) 
         EditCounts(substitutions=0, deletions=1, insertions=0, reference_words=6)
     """
     ref, hyp = _words(reference, "reference"), _words(hypothesis, "hypothesis")
-    n, m = len(ref), len(hyp)
-    d = np.zeros((n + 1, m + 1), dtype=np.int64)
-    d[:, 0] = np.arange(n + 1)
-    d[0, :] = np.arange(m + 1)
-    for i in range(1, n + 1):
-        for j in range(1, m + 1):
-            d[i, j] = min(
-                d[i - 1, j] + 1, d[i, j - 1] + 1, d[i - 1, j - 1] + (ref[i - 1] != hyp[j - 1])
-            )
+    saved = _savings_table(ref, hyp)
     sub = dele = ins = 0
-    i, j = n, m
-    while i or j:  # walk back along one optimal path
-        if i and j and d[i, j] == d[i - 1, j - 1] + (ref[i - 1] != hyp[j - 1]):
+    i, j = len(ref), len(hyp)
+    while i or j:  # walk back along one optimal path, preferring (S), then (D), then (I)
+        if i and j and saved[i, j] == saved[i - 1, j - 1] + 1 + (ref[i - 1] == hyp[j - 1]):
             sub += ref[i - 1] != hyp[j - 1]
             i, j = i - 1, j - 1
-        elif i and d[i, j] == d[i - 1, j] + 1:
+        elif i and saved[i, j] == saved[i - 1, j]:
             dele, i = dele + 1, i - 1
         else:
             ins, j = ins + 1, j - 1
-    return EditCounts(int(sub), dele, ins, n)
+    return EditCounts(int(sub), dele, ins, len(ref))
+
+
+def _savings_table(ref: list[str], hyp: list[str]) -> np.ndarray:
+    r"""The table $S_{i,j} = i + j - D_{i,j}$, shape ``(n + 1, m + 1)``, filled a row at a time.
+
+    $S$ counts the edits a best alignment saves over deleting all $i$ reference words and
+    inserting all $j$ hypothesis words: a match saves 2, a substitution 1. The recurrence of
+    $D$ becomes $S_{i,0} = S_{0,j} = 0$ and
+
+    $$
+    S_{i,j} = \max\left(S_{i-1,j},\; S_{i,j-1},\; S_{i-1,j-1} + 1 + [r_i = h_j]\right)
+    $$
+
+    Two of the three terms read only the row above, so they are taken for every $j$ at once;
+    the third chains along the row, and the maximum over that chain is a running maximum
+    (``torch.cummax``: NumPy's ``maximum.accumulate`` is a plain loop, about three times
+    slower). One Python step per row instead of one per pair of words; $S$ is symmetric in
+    its two texts, so the shorter one gives the rows.
+    """
+    if len(hyp) < len(ref):
+        return _savings_table(hyp, ref).T
+    vocabulary: dict[str, int] = {}
+    ref_ids = np.array([vocabulary.setdefault(w, len(vocabulary)) for w in ref], dtype=np.int64)
+    hyp_ids = np.array([vocabulary.setdefault(w, len(vocabulary)) for w in hyp], dtype=np.int64)
+    gain = 1 + (ref_ids[:, None] == hyp_ids[None, :]).astype(np.int8)  # (n, m): 1 + [r_i = h_j]
+    # S <= 2n: the smallest integer type that holds it leaves less memory to fill
+    dtype = np.int16 if 2 * len(ref) <= np.iinfo(np.int16).max else np.int32
+    saved = np.zeros((len(ref) + 1, len(hyp) + 1), dtype=dtype)
+    best = np.zeros(len(hyp) + 1, dtype=dtype)  # row i before the chain along it
+    rows, best_t = torch.from_numpy(saved).unbind(0), torch.from_numpy(best)  # views, no copies
+    arg = torch.empty(len(hyp) + 1, dtype=torch.int64)  # where each running maximum was found
+    for i in range(1, len(ref) + 1):
+        above = saved[i - 1]
+        np.maximum(above[1:], above[:-1] + gain[i - 1], out=best[1:])
+        torch.cummax(best_t, 0, out=(rows[i], arg))
+    return saved
 
 
 def word_error_rate(reference: str | Sequence[str], hypothesis: str | Sequence[str]) -> float:

@@ -11,63 +11,73 @@ sensitive to. The chapter ``docs/applications/open-problems.md`` uses both on th
 
 from __future__ import annotations
 
+import numbers
+
 import torch
 import torch.nn.functional as F
+from numpy.typing import ArrayLike
 from torch import nn
+
+from coursekit._validation import (
+    as_tensor,
+    class_indices,
+    finite,
+    model_input,
+    nonnegative,
+    real,
+)
 
 __all__ = ["fgsm", "saliency"]
 
 
-def _as_float_input(x) -> torch.Tensor:
-    x = torch.as_tensor(x)
-    if not x.is_floating_point():
-        raise ValueError(f"x must be a floating tensor, got dtype {x.dtype}")
+def _model_and_input(model: nn.Module, x) -> torch.Tensor:
+    """``x`` as a finite floating batch for ``model`` (see `coursekit._validation.model_input`)."""
+    if not isinstance(model, nn.Module):
+        raise ValueError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    x = finite(model_input(x, model, "x"), "x")
     if x.ndim < 1:
         raise ValueError(f"x must have a batch dimension, got shape {tuple(x.shape)}")
     return x
 
 
-def _as_class_indices(labels, batch: int, name: str) -> torch.Tensor:
-    if isinstance(labels, int):
-        labels = torch.full((batch,), labels, dtype=torch.long)
-    labels = torch.as_tensor(labels)
-    if labels.dtype.is_floating_point or labels.dtype == torch.bool:
-        raise ValueError(f"{name} must hold integer class indices, got dtype {labels.dtype}")
-    if labels.shape != (batch,):
-        raise ValueError(
-            f"{name} must have shape ({batch},), one class per input, "
-            f"got shape {tuple(labels.shape)}"
-        )
-    return labels.long()
+def _labels(labels, batch: int, name: str) -> torch.Tensor:
+    """One class per input: an ``int`` is repeated ``batch`` times; the range is checked later,
+    against the model's number of logits."""
+    if isinstance(labels, numbers.Integral) and not isinstance(labels, bool):
+        labels = torch.full((batch,), int(labels), dtype=torch.long)
+    labels = as_tensor(labels, name)
+    if labels.ndim == 1 and len(labels) != batch:
+        raise ValueError(f"{name} must hold one class per input of x, {batch} in all, "
+                         f"got shape {tuple(labels.shape)}")
+    return class_indices(labels, name, length=batch)
 
 
-def _checked_logits(logits: torch.Tensor, labels: torch.Tensor, name: str) -> torch.Tensor:
-    if logits.ndim != 2:
-        raise ValueError(f"model must return logits of shape (B, K), got {tuple(logits.shape)}")
-    if labels.numel() and (labels.min() < 0 or labels.max() >= logits.shape[1]):
-        raise ValueError(
-            f"{name} must be classes in [0, {logits.shape[1]}), got values from "
-            f"{labels.min().item()} to {labels.max().item()}"
-        )
-    return logits
-
-
-def _input_gradient(model: nn.Module, x: torch.Tensor, objective) -> torch.Tensor:
-    """Gradient of ``objective(model(x))`` with respect to a detached copy of ``x``.
+def _input_gradient(model: nn.Module, x: torch.Tensor, labels: torch.Tensor, name: str,
+                    objective) -> torch.Tensor:
+    """Gradient of ``objective(model(x))`` with respect to a detached copy of ``x``, once the
+    logits are checked to be ``(B, K)`` and the ``labels`` (called ``name``) to be in ``[0, K)``.
 
     ``torch.autograd.grad`` asks for the input gradient only, so the model's ``.grad`` fields
     are left as they were and the caller's tensor never joins the graph.
     """
     x = x.detach().clone().requires_grad_(True)
     with torch.enable_grad():
-        (grad,) = torch.autograd.grad(objective(model(x)), x)
+        try:
+            logits = model(x)
+        except RuntimeError as err:  # a layer that does not fit x's shape says so
+            raise ValueError(f"x of shape {tuple(x.shape)} does not fit the model: {err}") from err
+        if logits.ndim != 2 or len(logits) != len(x):
+            raise ValueError(f"model must return logits of shape (B, K) for x of shape "
+                             f"{tuple(x.shape)}, got {tuple(logits.shape)}")
+        class_indices(labels, name, num_classes=logits.shape[1])
+        (grad,) = torch.autograd.grad(objective(logits), x)
     return grad
 
 
 def fgsm(
     model: nn.Module,
-    x: torch.Tensor,
-    y: torch.Tensor,
+    x: torch.Tensor | ArrayLike,
+    y: torch.Tensor | ArrayLike,
     eps: float,
     clamp: tuple[float, float] | None = None,
 ) -> torch.Tensor:
@@ -85,9 +95,9 @@ def fgsm(
 
     Args:
         model: a classifier mapping a batch ``x`` to logits of shape ``(B, K)``.
-        x: inputs of shape ``(B, ...)``, a floating tensor (NumPy arrays are converted).
-            It is not modified.
-        y: the true classes, integers of shape ``(B,)``.
+        x: inputs of shape ``(B, ...)``, a floating tensor; a NumPy array or list is
+            converted to the dtype of the model's parameters. It is not modified.
+        y: the true classes, integers of shape ``(B,)``, or one ``int`` for every input.
         eps: the step size, at least 0.
         clamp: ``(low, high)`` to clip the result to the valid input range (e.g. ``(0, 1)``
             for images); ``None`` (the default) leaves it unclipped.
@@ -96,9 +106,10 @@ def fgsm(
         The adversarial inputs, a new tensor with the shape and dtype of ``x``.
 
     Raises:
-        ValueError: if ``eps`` is negative, ``x`` is not floating, ``y`` does not hold one
-            integer class per input (in range of the model's ``K`` logits), or ``clamp``
-            is not a pair with ``low <= high``.
+        ValueError: if ``model`` is not a module, ``eps`` is negative or not finite, ``x`` is
+            not floating or holds nan or inf, ``y`` does not hold one integer class per input
+            (in range of the model's ``K`` logits), or ``clamp`` is not a pair of finite
+            numbers with ``low <= high``.
 
     Examples:
         >>> import torch
@@ -116,26 +127,37 @@ def fgsm(
         >>> x
         tensor([[0.8000, 0.2000]])
     """
-    x = _as_float_input(x)
-    y = _as_class_indices(y, x.shape[0], "y")
-    if eps < 0:
-        raise ValueError(f"eps must be >= 0, got {eps}")
+    x = _model_and_input(model, x)
+    y = _labels(y, x.shape[0], "y")
+    eps = nonnegative(eps, "eps")
     if clamp is not None:
-        if len(clamp) != 2 or clamp[0] > clamp[1]:
-            raise ValueError(f"clamp must be a pair (low, high) with low <= high, got {clamp}")
+        clamp = _clamp_range(clamp)
 
     def loss(logits: torch.Tensor) -> torch.Tensor:
         # Summed, so each example's gradient is its own; a mean would only rescale it.
-        return F.cross_entropy(_checked_logits(logits, y, "y"), y, reduction="sum")
+        return F.cross_entropy(logits, y, reduction="sum")
 
-    grad = _input_gradient(model, x, loss)
+    grad = _input_gradient(model, x, y, "y", loss)
     adversarial = x.detach() + eps * grad.sign()
     if clamp is not None:
         adversarial = adversarial.clamp(clamp[0], clamp[1])
     return adversarial
 
 
-def saliency(model: nn.Module, x: torch.Tensor, target: int | torch.Tensor) -> torch.Tensor:
+def _clamp_range(clamp) -> tuple[float, float]:
+    message = f"clamp must be a pair (low, high) of finite numbers, low <= high, got {clamp!r}"
+    try:  # not a pair, or not finite numbers, lands here
+        low, high = (real(bound, "clamp") for bound in clamp)
+    except (TypeError, ValueError) as err:
+        raise ValueError(message) from err
+    if low > high:
+        raise ValueError(message)
+    return low, high
+
+
+def saliency(
+    model: nn.Module, x: torch.Tensor | ArrayLike, target: int | torch.Tensor | ArrayLike
+) -> torch.Tensor:
     r"""Gradient saliency map: how strongly each input value moves the target class score.
 
     For the unnormalised score (logit) $S_c$ of class $c$, the map is
@@ -149,16 +171,17 @@ def saliency(model: nn.Module, x: torch.Tensor, target: int | torch.Tensor) -> t
 
     Args:
         model: a classifier mapping a batch ``x`` to logits of shape ``(B, K)``.
-        x: inputs of shape ``(B, ...)``, a floating tensor (NumPy arrays are converted).
-            It is not modified.
+        x: inputs of shape ``(B, ...)``, a floating tensor; a NumPy array or list is
+            converted to the dtype of the model's parameters. It is not modified.
         target: the class to explain, one ``int`` for every input or integers of shape ``(B,)``.
 
     Returns:
         A tensor of the shape of ``x``, the absolute gradient of each input's target logit.
 
     Raises:
-        ValueError: if ``x`` is not floating or ``target`` does not give one integer class
-            per input (in range of the model's ``K`` logits).
+        ValueError: if ``model`` is not a module, ``x`` is not floating or holds nan or inf,
+            or ``target`` does not give one integer class per input (in range of the model's
+            ``K`` logits).
 
     Examples:
         >>> import torch
@@ -170,11 +193,11 @@ def saliency(model: nn.Module, x: torch.Tensor, target: int | torch.Tensor) -> t
         >>> saliency(model, torch.zeros(1, 3), target=0)  # a linear score's map is |w_c|
         tensor([[2., 1., 0.]])
     """
-    x = _as_float_input(x)
-    target = _as_class_indices(target, x.shape[0], "target")
+    x = _model_and_input(model, x)
+    target = _labels(target, x.shape[0], "target")
 
     def target_score(logits: torch.Tensor) -> torch.Tensor:
-        return _checked_logits(logits, target, "target").gather(1, target[:, None]).sum()
+        return logits.gather(1, target[:, None]).sum()
 
-    grad = _input_gradient(model, x, target_score)
+    grad = _input_gradient(model, x, target, "target", target_score)
     return grad.abs()

@@ -9,18 +9,33 @@ sample it with the functions of `coursekit.applications.charlm`.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from coursekit._validation import nonnegative_int, positive_int, probability
+
 __all__ = ["Block", "CausalSelfAttention", "CharLMConfig", "CharTransformer"]
 
 
 @dataclass
 class CharLMConfig:
-    """Sizes of a `CharTransformer`; the defaults are small enough to train on a CPU."""
+    """Sizes of a `CharTransformer`; the defaults are small enough to train on a CPU.
+
+    Raises:
+        ValueError: naming the field, if a size is not a positive integer (``n_layer`` may be
+            0), ``n_embd`` is not divisible by ``n_head``, or ``dropout`` is not in ``[0, 1]``.
+
+    Examples:
+        >>> from coursekit.applications.transformer import CharLMConfig
+        >>> CharLMConfig(vocab_size=30, n_head=0)
+        Traceback (most recent call last):
+        ...
+        ValueError: n_head must be a positive integer, got 0
+    """
 
     vocab_size: int
     block_size: int = 64  # the longest context, in characters
@@ -28,6 +43,27 @@ class CharLMConfig:
     n_head: int = 4
     n_embd: int = 64
     dropout: float = 0.0
+
+    def __post_init__(self):
+        for name in ("vocab_size", "block_size", "n_head", "n_embd"):
+            setattr(self, name, positive_int(getattr(self, name), name))
+        self.n_layer = nonnegative_int(self.n_layer, "n_layer")
+        self.dropout = probability(self.dropout, "dropout")
+        if self.n_embd % self.n_head:
+            raise ValueError(
+                f"n_embd must be divisible by n_head, got {self.n_embd} and {self.n_head}"
+            )
+
+
+def _check(config: CharLMConfig) -> None:
+    """Check ``config`` again, as each module is built: a dataclass can be changed after it is
+    made."""
+    if not isinstance(config, CharLMConfig):
+        raise ValueError(f"config must be a CharLMConfig, got {type(config).__name__}")
+    try:
+        dataclasses.replace(config)  # runs __post_init__'s checks on a copy
+    except ValueError as err:
+        raise ValueError(f"config is not valid: {err}") from err
 
 
 class CausalSelfAttention(nn.Module):
@@ -41,7 +77,8 @@ class CausalSelfAttention(nn.Module):
         config: the sizes; ``n_embd`` must be divisible by ``n_head``.
 
     Raises:
-        ValueError: if ``n_embd`` is not divisible by ``n_head``.
+        ValueError: if ``config`` is not a valid `CharLMConfig`, e.g. ``n_embd`` is not
+            divisible by ``n_head``.
 
     Examples:
         >>> import torch
@@ -57,10 +94,7 @@ class CausalSelfAttention(nn.Module):
 
     def __init__(self, config: CharLMConfig):
         super().__init__()
-        if config.n_embd % config.n_head:
-            raise ValueError(
-                f"n_embd must be divisible by n_head, got {config.n_embd} and {config.n_head}"
-            )
+        _check(config)
         self.n_head, self.dropout = config.n_head, config.dropout
         self.qkv = nn.Linear(config.n_embd, 3 * config.n_embd)
         self.proj = nn.Linear(config.n_embd, config.n_embd)
@@ -79,6 +113,9 @@ class CausalSelfAttention(nn.Module):
 class Block(nn.Module):
     """A transformer block: attention then an MLP, each on a layer-normed residual stream.
 
+    Raises:
+        ValueError: if ``config`` is not a valid `CharLMConfig`.
+
     Examples:
         >>> import torch
         >>> from coursekit.applications.transformer import Block, CharLMConfig
@@ -89,6 +126,7 @@ class Block(nn.Module):
 
     def __init__(self, config: CharLMConfig):
         super().__init__()
+        _check(config)
         self.ln1, self.attn = nn.LayerNorm(config.n_embd), CausalSelfAttention(config)
         self.ln2 = nn.LayerNorm(config.n_embd)
         self.mlp = nn.Sequential(
@@ -108,7 +146,8 @@ class CharTransformer(nn.Module):
         config: the sizes, a `CharLMConfig`.
 
     Raises:
-        ValueError: from ``forward``, if the input is longer than ``config.block_size``.
+        ValueError: if ``config`` is not a valid `CharLMConfig`; from ``forward``, if the
+            input is longer than ``config.block_size``.
 
     Examples:
         >>> import torch
@@ -120,7 +159,9 @@ class CharTransformer(nn.Module):
 
     def __init__(self, config: CharLMConfig):
         super().__init__()
+        _check(config)
         self.config, self.context_size = config, config.block_size
+        self.vocab_size = config.vocab_size  # lets the charlm functions check ids against it
         self.tok_emb = nn.Embedding(config.vocab_size, config.n_embd)
         self.pos_emb = nn.Embedding(config.block_size, config.n_embd)
         self.blocks = nn.Sequential(*(Block(config) for _ in range(config.n_layer)))

@@ -18,6 +18,8 @@ import torch.nn.functional as F
 from numpy.typing import ArrayLike
 from torch import nn
 
+from coursekit._validation import as_tensor, finite, integer, integer_sequence, positive_int
+
 __all__ = ["CausalConv1d", "WaveNet", "mu_law_decode", "mu_law_encode", "receptive_field"]
 
 
@@ -48,11 +50,8 @@ def receptive_field(kernel_size: int, dilations: Sequence[int]) -> int:
         >>> receptive_field(2, [2**i for i in range(10)] * 3)  # the paper's 30 layers
         3070
     """
-    if isinstance(kernel_size, bool) or not isinstance(kernel_size, int) or kernel_size < 1:
-        raise ValueError(f"kernel_size must be a positive integer, got {kernel_size!r}")
-    dilations = list(dilations)
-    if not all(isinstance(d, int) and not isinstance(d, bool) and d >= 1 for d in dilations):
-        raise ValueError(f"dilations must be positive integers, got {dilations!r}")
+    kernel_size = positive_int(kernel_size, "kernel_size")
+    dilations = integer_sequence(dilations, "dilations", "a sequence of positive integers")
     return 1 + (kernel_size - 1) * sum(dilations)
 
 
@@ -61,6 +60,15 @@ class CausalConv1d(nn.Conv1d):
 
     The input is padded on the left by ``(kernel_size - 1) * dilation`` zeros, so the output has
     the input's length and is shifted to be causal.
+
+    Args:
+        in_channels: channels of the input.
+        out_channels: channels of the output.
+        kernel_size: taps of the filter.
+        dilation: steps between taps.
+
+    Raises:
+        ValueError: naming the argument, if one is not a positive integer.
 
     Examples:
         >>> import torch
@@ -71,6 +79,10 @@ class CausalConv1d(nn.Conv1d):
     """
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int, dilation: int = 1):
+        in_channels = positive_int(in_channels, "in_channels")
+        out_channels = positive_int(out_channels, "out_channels")
+        kernel_size = positive_int(kernel_size, "kernel_size")
+        dilation = positive_int(dilation, "dilation")
         super().__init__(in_channels, out_channels, kernel_size, dilation=dilation)
         self.left_pad = (kernel_size - 1) * dilation
 
@@ -106,7 +118,8 @@ class WaveNet(nn.Module):
         skip_channels: channels of the skip connections.
 
     Raises:
-        ValueError: if ``kernel_size`` or a dilation is not a positive integer.
+        ValueError: naming the argument, if a size or a dilation is not a positive integer or
+            ``dilations`` is empty.
 
     Examples:
         >>> import torch
@@ -128,7 +141,14 @@ class WaveNet(nn.Module):
         skip_channels: int = 32,
     ):
         super().__init__()
-        self.receptive_field = receptive_field(kernel_size, dilations)  # validates the arguments
+        dilations = integer_sequence(
+            dilations, "dilations", "a sequence of at least one positive integer", min_length=1
+        )
+        in_channels = positive_int(in_channels, "in_channels")
+        channels = positive_int(channels, "channels")
+        out_channels = positive_int(out_channels, "out_channels")
+        skip_channels = positive_int(skip_channels, "skip_channels")
+        self.receptive_field = receptive_field(kernel_size, dilations)  # checks kernel_size
         self.input = nn.Conv1d(in_channels, channels, 1)
         self.blocks = nn.ModuleList(
             _ResidualBlock(channels, skip_channels, kernel_size, d) for d in dilations
@@ -160,14 +180,15 @@ def mu_law_encode(x: torch.Tensor | ArrayLike, quantization_channels: int = 256)
     loud ones, which suits speech.
 
     Args:
-        x: samples in $[-1, 1]$ (values outside are clipped), floating point.
+        x: samples in $[-1, 1]$ (finite values outside are clipped), floating point.
         quantization_channels: number of levels, $\mu + 1$.
 
     Returns:
         int64 codes in ``[0, quantization_channels)``, shape of ``x``.
 
     Raises:
-        ValueError: if ``x`` is not floating point or ``quantization_channels < 2``.
+        ValueError: if ``x`` is not floating point or holds nan or inf, or
+            ``quantization_channels`` is not an integer of at least 2.
 
     Examples:
         >>> import torch
@@ -175,12 +196,11 @@ def mu_law_encode(x: torch.Tensor | ArrayLike, quantization_channels: int = 256)
         >>> mu_law_encode(torch.tensor([-1.0, -0.01, 0.0, 0.01, 1.0])).tolist()
         [0, 98, 128, 157, 255]
     """
-    x = torch.as_tensor(x)
+    x = as_tensor(x, "x")
     if not x.is_floating_point():
         raise ValueError(f"x must be floating point in [-1, 1], got dtype {x.dtype}")
-    if quantization_channels < 2:
-        raise ValueError(f"quantization_channels must be at least 2, got {quantization_channels!r}")
-    mu = quantization_channels - 1
+    finite(x, "x")  # a nan would come back as the code -2**63
+    mu = integer(quantization_channels, "quantization_channels", minimum=2) - 1
     x = x.clamp(-1.0, 1.0)
     f = torch.sign(x) * torch.log1p(mu * x.abs()) / math.log1p(mu)
     return ((f + 1) / 2 * mu + 0.5).floor().long()
@@ -203,7 +223,8 @@ def mu_law_decode(
         float32 samples, shape of ``codes``.
 
     Raises:
-        ValueError: if a code is out of range.
+        ValueError: if a code is not an integer in ``[0, quantization_channels)``, or
+            ``quantization_channels`` is not an integer of at least 2.
 
     Examples:
         >>> import torch
@@ -212,9 +233,10 @@ def mu_law_decode(
         >>> bool((mu_law_decode(mu_law_encode(x)) - x).abs().max() < 0.03)
         True
     """
-    codes = torch.as_tensor(codes)
-    mu = quantization_channels - 1
-    if codes.is_floating_point() or codes.numel() and (codes.min() < 0 or codes.max() > mu):
+    codes = as_tensor(codes, "codes")
+    mu = integer(quantization_channels, "quantization_channels", minimum=2) - 1
+    integral = not (codes.is_floating_point() or codes.is_complex() or codes.dtype == torch.bool)
+    if not integral or codes.numel() and (codes.min() < 0 or codes.max() > mu):
         raise ValueError(f"codes must be integers in [0, {mu}], got {codes.dtype} values")
     y = codes.float() / mu * 2 - 1
     return torch.sign(y) * ((1 + mu) ** y.abs() - 1) / mu

@@ -4,6 +4,12 @@ The chapter "Calculus and optimization" (``docs/maths/calculus.md``) teaches wha
 implements. ``gradient``, ``jacobian`` and ``hessian`` are thin wrappers over ``torch.func``
 (reverse mode, composable: the Hessian is the Jacobian of the gradient); ``numerical_gradient``
 checks them by central differences.
+
+Points are real and finite (derivatives here are with respect to real inputs; finiteness is
+checked except inside ``torch.func.vmap``, which the functions compose with); an empty point
+has an empty derivative. A point that is complex or holds ``nan`` or ``inf``, an ``f`` that is
+not callable or does not return a tensor, and a step size, step count or tolerance out of range
+raise a ``ValueError`` (a ``TypeError`` for an ``f`` that is not callable) naming the argument.
 """
 
 from __future__ import annotations
@@ -15,7 +21,15 @@ import torch
 from numpy.typing import ArrayLike
 from torch.func import grad_and_value
 
-from coursekit._validation import as_float
+from coursekit._validation import (
+    as_real_float,
+    finite_outside_vmap,
+    function,
+    nonnegative,
+    nonnegative_int,
+    positive,
+    single_or_double,
+)
 
 __all__ = [
     "gradient",
@@ -27,8 +41,14 @@ __all__ = [
 ]
 
 
+def _point(x, name: str) -> torch.Tensor:
+    """``x`` as a real floating tensor, finite (where vmap lets its values be read)."""
+    return finite_outside_vmap(as_real_float(x, name), name)
+
+
 def _scalar(f: Callable) -> Callable:
     """``f`` with a check that it returns one number, as a gradient needs."""
+    f = function(f, "f")
 
     def checked(x):
         y = f(x)
@@ -36,6 +56,19 @@ def _scalar(f: Callable) -> Callable:
             shape = tuple(y.shape) if isinstance(y, torch.Tensor) else type(y).__name__
             raise ValueError(f"f must return a scalar tensor, got {shape}")
         return y.reshape(())
+
+    return checked
+
+
+def _tensor_valued(f: Callable) -> Callable:
+    """``f`` with a check that it returns a tensor."""
+    f = function(f, "f")
+
+    def checked(x):
+        y = f(x)
+        if not isinstance(y, torch.Tensor):
+            raise ValueError(f"f must return a tensor, got {type(y).__name__}")
+        return y
 
     return checked
 
@@ -51,7 +84,8 @@ def gradient(f: Callable, x: torch.Tensor | ArrayLike) -> torch.Tensor:
         $\nabla f(x)$, the same shape as ``x``.
 
     Raises:
-        ValueError: if ``f(x)`` is not a scalar.
+        TypeError: if ``f`` is not callable.
+        ValueError: if ``f(x)`` is not a scalar, or ``x`` is not a finite real tensor.
 
     Examples:
         >>> import torch
@@ -59,7 +93,7 @@ def gradient(f: Callable, x: torch.Tensor | ArrayLike) -> torch.Tensor:
         >>> gradient(lambda x: (x ** 2).sum(), torch.tensor([1.0, -2.0]))
         tensor([ 2., -4.])
     """
-    return torch.func.grad(_scalar(f))(as_float(x))
+    return torch.func.grad(_scalar(f))(_point(x, "x"))
 
 
 def jacobian(f: Callable, x: torch.Tensor | ArrayLike) -> torch.Tensor:
@@ -74,6 +108,10 @@ def jacobian(f: Callable, x: torch.Tensor | ArrayLike) -> torch.Tensor:
     Returns:
         The Jacobian, shape ``f(x).shape + x.shape``.
 
+    Raises:
+        TypeError: if ``f`` is not callable.
+        ValueError: if ``f(x)`` is not a tensor, or ``x`` is not a finite real tensor.
+
     Examples:
         >>> import torch
         >>> from coursekit.maths.calculus import jacobian
@@ -81,7 +119,7 @@ def jacobian(f: Callable, x: torch.Tensor | ArrayLike) -> torch.Tensor:
         >>> torch.equal(jacobian(lambda x: A @ x, torch.zeros(2)), A)
         True
     """
-    return torch.func.jacrev(f)(as_float(x))
+    return torch.func.jacrev(_tensor_valued(f))(_point(x, "x"))
 
 
 def hessian(f: Callable, x: torch.Tensor | ArrayLike) -> torch.Tensor:
@@ -99,7 +137,8 @@ def hessian(f: Callable, x: torch.Tensor | ArrayLike) -> torch.Tensor:
         The Hessian, shape ``x.shape + x.shape``.
 
     Raises:
-        ValueError: if ``f(x)`` is not a scalar.
+        TypeError: if ``f`` is not callable.
+        ValueError: if ``f(x)`` is not a scalar, or ``x`` is not a finite real tensor.
 
     Examples:
         >>> import torch
@@ -109,7 +148,7 @@ def hessian(f: Callable, x: torch.Tensor | ArrayLike) -> torch.Tensor:
         tensor([[4., 1.],
                 [1., 6.]])
     """
-    return torch.func.jacrev(torch.func.grad(_scalar(f)))(as_float(x))
+    return torch.func.jacrev(torch.func.grad(_scalar(f)))(_point(x, "x"))
 
 
 def numerical_gradient(f: Callable, x: torch.Tensor | ArrayLike, eps: float = 1e-6) -> torch.Tensor:
@@ -128,14 +167,17 @@ def numerical_gradient(f: Callable, x: torch.Tensor | ArrayLike, eps: float = 1e
 
     Args:
         f: a function of one tensor returning a tensor (a scalar for a gradient).
-        x: the point, any shape.
+        x: the point, any shape, in single or double precision (half precision cannot resolve
+            the step).
         eps: the step $\varepsilon > 0$.
 
     Returns:
         The derivative, shape ``f(x).shape + x.shape`` (the shape of ``x`` for a scalar ``f``).
 
     Raises:
-        ValueError: if ``eps`` is not positive.
+        TypeError: if ``f`` is not callable.
+        ValueError: if ``eps`` is not a positive finite number, ``f(x)`` is not a tensor, or
+            ``x`` is not a finite real tensor of single or double precision.
 
     Examples:
         >>> import torch
@@ -144,9 +186,11 @@ def numerical_gradient(f: Callable, x: torch.Tensor | ArrayLike, eps: float = 1e
         >>> numerical_gradient(lambda x: x[0] * x[1] ** 2, x)
         tensor([4., 4.], dtype=torch.float64)
     """
-    if not eps > 0:
-        raise ValueError(f"eps must be positive, got {eps!r}")
-    x = as_float(x)
+    f, x = _tensor_valued(f), single_or_double(_point(x, "x"), "x")
+    eps = positive(eps, "eps")
+    if x.numel() == 0:  # no coordinates to step along: the derivative is empty
+        y = f(x)
+        return torch.zeros(y.shape + x.shape, dtype=y.dtype)
     steps = eps * torch.eye(x.numel(), dtype=x.dtype).reshape(x.numel(), *x.shape)  # (n, *x.shape)
     columns = [(f(x + e) - f(x - e)) / (2 * eps) for e in steps]  # n tensors of f's shape
     return torch.stack(columns, dim=-1).reshape(columns[0].shape + x.shape)
@@ -195,7 +239,10 @@ def gradient_descent(
         the iterates ``.path``, the final gradient norm and whether it converged.
 
     Raises:
-        ValueError: if ``lr``, ``steps`` or ``tol`` is out of range, or ``f(x)`` is not a scalar.
+        TypeError: if ``f`` is not callable.
+        ValueError: if ``lr`` is not a positive finite number, ``steps`` not an integer
+            ``>= 0``, ``tol`` neither ``None`` nor a finite number ``>= 0``, ``x0`` not a
+            finite real tensor, or ``f(x)`` is not a scalar.
 
     Examples:
         >>> import torch
@@ -205,14 +252,10 @@ def gradient_descent(
         >>> result.x.round(decimals=3), result.steps, result.converged
         (tensor([3., 3.]), 14, True)
     """
-    if not lr > 0:
-        raise ValueError(f"lr must be positive, got {lr!r}")
-    if not isinstance(steps, int) or steps < 0:
-        raise ValueError(f"steps must be a nonnegative int, got {steps!r}")
-    if tol is not None and not tol >= 0:
-        raise ValueError(f"tol must be None or nonnegative, got {tol!r}")
+    lr, steps = positive(lr, "lr"), nonnegative_int(steps, "steps")
+    tol = None if tol is None else nonnegative(tol, "tol")
     grad_f = grad_and_value(_scalar(f))
-    x = as_float(x0).detach()
+    x = _point(x0, "x0").detach()
     path, losses = [x], []
     for t in range(steps + 1):
         g, loss = grad_f(x)

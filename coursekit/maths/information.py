@@ -3,7 +3,9 @@ r"""Entropy, cross entropy, KL divergence and mutual information of discrete dis
 The chapter "Information theory" (``docs/maths/information-theory.md``) teaches what this module
 implements. Quantities are in bits by default (``base=2``); pass ``base=math.e`` for nats.
 Zero probabilities follow the convention $0 \log 0 = 0$. A distribution is a tensor of
-nonnegative numbers summing to 1 along its last axis; leading axes are a batch.
+nonnegative numbers summing to 1 along its last axis; leading axes are a batch. Anything else
+(complex numbers, ``nan`` or ``inf``, strings, an empty tensor), and a base that is not a finite
+positive number other than 1, raises a ``ValueError`` naming the argument.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ import math
 
 import torch
 from numpy.typing import ArrayLike
+
+from coursekit._validation import as_real_float, finite, positive
 
 __all__ = [
     "entropy",
@@ -27,8 +31,7 @@ def _distribution(
     p: torch.Tensor | ArrayLike, name: str, dims: tuple[int, ...] = (-1,)
 ) -> torch.Tensor:
     """``p`` as a floating tensor, or a ValueError if it is not nonnegative and summing to 1."""
-    p = torch.as_tensor(p)
-    p = p if p.is_floating_point() else p.to(torch.get_default_dtype())
+    p = finite(as_real_float(p, name), name)
     if p.ndim < len(dims) or p.numel() == 0:
         raise ValueError(
             f"{name} must have at least {len(dims)} non-empty dimension(s), "
@@ -46,22 +49,31 @@ def _distribution(
 
 def _log(base: float) -> float:
     """Natural log of the base, the divisor that converts nats to the base's unit."""
-    if not (base > 0 and base != 1):
-        raise ValueError(f"base must be positive and not 1, got {base!r}")
+    base = positive(base, "base")
+    if base == 1:
+        raise ValueError("base must be a positive number other than 1, got 1")
     return math.log(base)
 
 
 def _pair(
     p: torch.Tensor | ArrayLike, q: torch.Tensor | ArrayLike
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Two distributions over the same outcomes (same last axis)."""
+    """Two distributions over the same outcomes (same last axis), with batches that broadcast,
+    in their common dtype."""
     p, q = _distribution(p, "p"), _distribution(q, "q")
     if p.shape[-1] != q.shape[-1]:
         raise ValueError(
             f"p and q must have the same last axis, "
             f"got shapes {tuple(p.shape)} and {tuple(q.shape)}"
         )
-    return p, q
+    try:
+        torch.broadcast_shapes(p.shape[:-1], q.shape[:-1])
+    except RuntimeError:
+        raise ValueError(
+            f"p and q must broadcast, got shapes {tuple(p.shape)} and {tuple(q.shape)}"
+        ) from None
+    dtype = torch.promote_types(p.dtype, q.dtype)  # so that p log p is as precise as p log q
+    return p.to(dtype), q.to(dtype)
 
 
 def _joint(pxy: torch.Tensor | ArrayLike) -> torch.Tensor:
@@ -113,8 +125,8 @@ def cross_entropy(
         The cross entropy, the broadcast shape without the last axis.
 
     Raises:
-        ValueError: if ``p`` or ``q`` is not a distribution, their last axes differ, or
-            ``base`` is invalid.
+        ValueError: if ``p`` or ``q`` is not a distribution, their last axes differ or their
+            batch shapes do not broadcast, or ``base`` is invalid.
 
     Examples:
         >>> import torch
@@ -146,8 +158,8 @@ def kl_divergence(
         The divergence, the broadcast shape without the last axis.
 
     Raises:
-        ValueError: if ``p`` or ``q`` is not a distribution, their last axes differ, or
-            ``base`` is invalid.
+        ValueError: if ``p`` or ``q`` is not a distribution, their last axes differ or their
+            batch shapes do not broadcast, or ``base`` is invalid.
 
     Examples:
         >>> import torch

@@ -2,7 +2,9 @@ r"""The lasso: least squares with an $\ell_1$ penalty, which sets coefficients e
 
 `lasso` follows the lasso path from $\lambda_{\max}$ down to the $\lambda$ asked for and
 certifies its answer by the duality gap; the chapter on linear algebra teaches it, after least
-squares and ridge (`coursekit.maths.linear_models`).
+squares and ridge (`coursekit.maths.linear_models`). Malformed input (complex, `nan` or `inf`
+entries, shapes that do not fit, a penalty or tolerance that is not a positive finite number, an
+iteration count that is not a positive integer) raises a `ValueError` naming the argument.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from coursekit._validation import linear_system
+from coursekit._validation import as_real_float, finite, linear_system, positive, positive_int
 
 __all__ = ["lasso"]
 
@@ -46,18 +48,19 @@ def lasso(
     duality gap.
 
     Args:
-        A: an (m, n) matrix.
-        b: an (m,) vector.
+        A: an (m, n) real matrix.
+        b: an (m,) real vector.
         lam: the penalty $\lambda > 0$; from $\lambda_{\max} = 2 \lVert A^\top b \rVert_\infty$
-            on, the solution is 0.
-        tol: the relative duality gap to reach (a warning says when it is not).
-        max_iter: the most steps along the path, and then of the fallback.
+            on, the solution is 0 (with no rows, $\lambda_{\max} = 0$).
+        tol: the relative duality gap to reach, $> 0$ (a warning says when it is not reached).
+        max_iter: the most steps along the path, and then of the fallback, an integer $\ge 1$.
 
     Returns:
         x of shape (n,), in the floating dtype of A and b.
 
     Raises:
-        ValueError: if the shapes do not match or lam is not positive.
+        ValueError: if A or b is complex or holds nan or inf, the shapes do not match, lam or
+            tol is not a positive finite number, or max_iter is not a positive integer.
 
     Examples:
         >>> import torch
@@ -66,9 +69,10 @@ def lasso(
         >>> lasso(A, b, 2.0)                      # soft thresholding by lam / 2 = 1
         tensor([2., 0., 0.])
     """
-    A, b = linear_system(A, b, vector_only=True)
-    if not lam > 0:
-        raise ValueError(f"lam must be > 0 (lstsq solves lam = 0), got {lam}")
+    A, b = linear_system(as_real_float(A, "A"), as_real_float(b, "b"), vector_only=True)
+    A, b = finite(A, "A"), finite(b, "b")
+    lam, tol = positive(lam, "lam"), positive(tol, "tol")  # lam = 0 is lstsq's problem
+    max_iter = positive_int(max_iter, "max_iter")
     if A.shape[1] == 0:  # no columns: the empty solution
         return A.new_zeros(0)
     A64, b64 = A.double().cpu().numpy(), b.double().cpu().numpy()

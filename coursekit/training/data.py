@@ -15,6 +15,8 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import TensorDataset
 
+from coursekit._validation import integer, integer_sequence, real
+
 __all__ = ["CIFAR10_CLASSES", "CIFAR10_URL", "load_cifar10", "load_digits", "synthetic_images"]
 
 CIFAR10_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz"
@@ -22,6 +24,7 @@ CIFAR10_CLASSES = (
     "airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck",
 )  # fmt: skip
 _CIFAR_RECORD = 1 + 3 * 32 * 32  # one label byte, then 1024 red, 1024 green, 1024 blue bytes
+_CIFAR_RECORDS_PER_FILE = 10_000  # in each of the six files, training or test
 
 
 def load_digits(test_size: float = 0.25, seed: int = 0) -> tuple[TensorDataset, TensorDataset]:
@@ -39,7 +42,8 @@ def load_digits(test_size: float = 0.25, seed: int = 0) -> tuple[TensorDataset, 
         ``y`` an int64 label in ``0..9``.
 
     Raises:
-        ValueError: if ``test_size`` is not strictly between 0 and 1.
+        ValueError: if ``test_size`` is not a number strictly between 0 and 1, or ``seed``
+            is not a nonnegative integer.
 
     Examples:
         >>> from coursekit.training.data import load_digits
@@ -55,8 +59,9 @@ def load_digits(test_size: float = 0.25, seed: int = 0) -> tuple[TensorDataset, 
     from sklearn.datasets import load_digits as sklearn_digits
     from sklearn.model_selection import train_test_split
 
-    if not 0 < test_size < 1:
+    if not 0 < real(test_size, "test_size") < 1:
         raise ValueError(f"test_size must be strictly between 0 and 1, got {test_size!r}")
+    seed = integer(seed, "seed", minimum=0)  # scikit-learn's random_state takes no negatives
     images, labels = sklearn_digits(return_X_y=True)
     x = torch.as_tensor(images, dtype=torch.float32).reshape(-1, 1, 8, 8) / 16.0
     y = torch.as_tensor(labels, dtype=torch.int64)
@@ -86,8 +91,9 @@ def synthetic_images(
         A dataset of ``n`` pairs: float32 images in $[0, 1]$ and int64 labels.
 
     Raises:
-        ValueError: if ``n`` or ``num_classes`` is not positive, or ``shape`` has a
-            non-positive entry.
+        ValueError: if ``n`` or ``num_classes`` is not a positive integer, ``shape`` is not a
+            non-empty sequence of positive integers, or ``seed`` is not an integer (floats and
+            bools are refused, never truncated).
 
     Examples:
         >>> import torch
@@ -98,13 +104,13 @@ def synthetic_images(
         >>> torch.equal(data.tensors[0], synthetic_images(100, seed=0).tensors[0])
         True
     """
+    n, num_classes = integer(n, "n"), integer(num_classes, "num_classes")
     if n < 1:
         raise ValueError(f"n must be a positive number of images, got {n!r}")
     if num_classes < 1:
         raise ValueError(f"num_classes must be positive, got {num_classes!r}")
-    shape = tuple(int(s) for s in shape)
-    if not shape or min(shape) < 1:
-        raise ValueError(f"shape must be positive sizes such as (3, 32, 32), got {shape!r}")
+    shape = integer_sequence(shape, "shape", "positive sizes such as (3, 32, 32)", min_length=1)
+    seed = integer(seed, "seed")
     g = torch.Generator().manual_seed(seed)
     if len(shape) == 3:  # smooth colour blobs, like pictures: 1/4 resolution, upsampled
         c, h, w = shape
@@ -121,9 +127,10 @@ def synthetic_images(
 def load_cifar10(root: str | Path, train: bool = True) -> TensorDataset:
     """Read CIFAR-10 from its official binary files (``cifar-10-batches-bin``), without pickle.
 
-    Each file holds records of 3,073 bytes: the label, then the 32x32 red, green and blue planes
-    in row-major order. The training set is ``data_batch_1.bin`` to ``data_batch_5.bin``
-    (50,000 images), the test set ``test_batch.bin`` (10,000).
+    Each file holds 10,000 records of 3,073 bytes: the label, then the 32x32 red, green and
+    blue planes in row-major order. The training set is ``data_batch_1.bin`` to
+    ``data_batch_5.bin`` (50,000 images), the test set ``test_batch.bin`` (10,000). Every file's
+    size is checked (30,730,000 bytes) before anything is read, so a wrong file costs nothing.
 
     Args:
         root: the folder holding the ``.bin`` files, or a folder with a
@@ -136,7 +143,8 @@ def load_cifar10(root: str | Path, train: bool = True) -> TensorDataset:
 
     Raises:
         FileNotFoundError: if the files are not there; the message says where to get them.
-        ValueError: naming the file, if it is truncated or is not a CIFAR-10 binary batch.
+        ValueError: naming the file, if it is not 30,730,000 bytes (truncated, or not a
+            CIFAR-10 binary batch) or holds a label outside 0-9.
 
     Examples:
         >>> from coursekit.training.data import load_cifar10
@@ -155,18 +163,28 @@ def load_cifar10(root: str | Path, train: bool = True) -> TensorDataset:
             f"Download the binary version from {CIFAR10_URL} and unpack it there: "
             f"tar -xzf cifar-10-binary.tar.gz -C {root}"
         )
+    for name in names:  # all of them before reading any: a bad last file costs no reading
+        _check_cifar_size(folder / name)
     images, labels = zip(*(_read_cifar_batch(folder / name) for name in names), strict=True)
     return TensorDataset(torch.cat(images), torch.cat(labels))
 
 
+def _check_cifar_size(path: Path) -> None:
+    """A ``ValueError`` naming ``path`` unless it is the size of a CIFAR-10 batch file."""
+    expected, size = _CIFAR_RECORDS_PER_FILE * _CIFAR_RECORD, path.stat().st_size
+    if size != expected:
+        raise ValueError(
+            f"{path} is not a CIFAR-10 binary batch: expected {expected:,} bytes "
+            f"({_CIFAR_RECORDS_PER_FILE:,} records of {_CIFAR_RECORD:,}), got {size:,} "
+            "(truncated or a different file)"
+        )
+
+
 def _read_cifar_batch(path: Path) -> tuple[torch.Tensor, torch.Tensor]:
     """Images ``(N, 3, 32, 32)`` and labels ``(N,)`` of one binary batch file."""
-    raw = np.fromfile(path, dtype=np.uint8)
-    if raw.size == 0 or raw.size % _CIFAR_RECORD:
-        raise ValueError(
-            f"{path} is not a CIFAR-10 binary batch: its {raw.size} bytes are not a whole "
-            f"number of {_CIFAR_RECORD}-byte records (truncated or a different file)"
-        )
+    raw = np.fromfile(path, dtype=np.uint8, count=_CIFAR_RECORDS_PER_FILE * _CIFAR_RECORD)
+    if raw.size != _CIFAR_RECORDS_PER_FILE * _CIFAR_RECORD:  # it changed since its check
+        raise ValueError(f"{path} is not a CIFAR-10 binary batch: it has {raw.size:,} bytes now")
     records = raw.reshape(-1, _CIFAR_RECORD)
     labels = torch.from_numpy(records[:, 0].astype(np.int64))
     if int(labels.max()) > 9:

@@ -15,6 +15,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from coursekit._validation import boolean, integer_sequence, positive_int, probability
+
 __all__ = ["AlexNet", "DigitsCNN", "LayerRecord", "MLP", "Net", "layer_summary"]
 
 
@@ -60,7 +62,8 @@ class MLP(nn.Sequential):
         activation: module class put after every linear layer but the last.
 
     Raises:
-        ValueError: if fewer than two sizes are given or one is not a positive integer.
+        ValueError: if fewer than two sizes are given, one is not a positive integer (floats
+            and bools are refused), or ``activation`` is not a module class.
 
     Examples:
         >>> import torch
@@ -73,9 +76,9 @@ class MLP(nn.Sequential):
     """
 
     def __init__(self, sizes: Sequence[int], activation: type[nn.Module] = nn.ReLU):
-        sizes = list(sizes)
-        if len(sizes) < 2 or not all(isinstance(s, int) and s > 0 for s in sizes):
-            raise ValueError(f"sizes must be two or more positive integers, got {sizes!r}")
+        sizes = integer_sequence(sizes, "sizes", "two or more positive integers", min_length=2)
+        if not (isinstance(activation, type) and issubclass(activation, nn.Module)):
+            raise ValueError(f"activation must be a torch.nn.Module class, got {activation!r}")
         layers: list[nn.Module] = [nn.Flatten()]
         for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
             layers.append(nn.Linear(n_in, n_out))
@@ -95,6 +98,10 @@ class DigitsCNN(nn.Module):
         num_classes: number of outputs.
         dropout: dropout probability before the classifier.
 
+    Raises:
+        ValueError: if ``num_classes`` is not a positive integer or ``dropout`` is not in
+            ``[0, 1]``.
+
     Examples:
         >>> import torch
         >>> from coursekit.training.models import DigitsCNN
@@ -105,6 +112,8 @@ class DigitsCNN(nn.Module):
 
     def __init__(self, num_classes: int = 10, dropout: float = 0.25):
         super().__init__()
+        num_classes = positive_int(num_classes, "num_classes")
+        dropout = probability(dropout, "dropout")
 
         def block(c_in: int, c_out: int) -> list[nn.Module]:
             conv = nn.Conv2d(c_in, c_out, 3, padding=1, bias=False)  # batch norm adds the bias
@@ -145,6 +154,9 @@ class AlexNet(nn.Module):
         num_classes: outputs of the last layer (1000 for ImageNet).
         two_gpu: group conv2, conv4 and conv5 in two halves as the paper's two-GPU split.
 
+    Raises:
+        ValueError: if ``num_classes`` is not a positive integer or ``two_gpu`` is not a bool.
+
     Examples:
         >>> from coursekit.training.models import AlexNet
         >>> model = AlexNet()
@@ -156,7 +168,8 @@ class AlexNet(nn.Module):
 
     def __init__(self, num_classes: int = 1000, two_gpu: bool = True):
         super().__init__()
-        g = 2 if two_gpu else 1
+        num_classes = positive_int(num_classes, "num_classes")
+        g = 2 if boolean(two_gpu, "two_gpu") else 1
 
         def lrn() -> nn.LocalResponseNorm:
             return nn.LocalResponseNorm(size=5, alpha=5 * 1e-4, beta=0.75, k=2.0)
@@ -223,6 +236,10 @@ def layer_summary(model: nn.Module, input_shape: Sequence[int]) -> list[LayerRec
     Returns:
         A list of ``LayerRecord``, one per leaf module call.
 
+    Raises:
+        ValueError: if ``model`` is not a module or ``input_shape`` is not a sequence of
+            positive integers.
+
     Examples:
         >>> from coursekit.training.models import Net, layer_summary
         >>> rows = layer_summary(Net(), (3, 32, 32))
@@ -234,6 +251,9 @@ def layer_summary(model: nn.Module, input_shape: Sequence[int]) -> list[LayerRec
         >>> sum(r.params for r in rows)
         62006
     """
+    if not isinstance(model, nn.Module):
+        raise ValueError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    input_shape = integer_sequence(input_shape, "input_shape", "a sequence of positive sizes")
     records: list[LayerRecord] = []
 
     def hook(name: str):

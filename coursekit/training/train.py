@@ -7,16 +7,20 @@ checkpoints to resume from, and data-parallel training when launched by ``torchr
 With ``fast=True`` the whole dataset lives on the device and batches are cut by indexing,
 with no ``DataLoader`` at all, and on a GPU each step is replayed from a CUDA graph: that
 removes the per-batch Python work and kernel launches that dominate small networks.
-Checkpoints (their file name, writing and resuming) are ``coursekit.training.checkpoint``'s.
+Checkpoints (their file name, writing and resuming) are ``coursekit.training.checkpoint``'s,
+run folders ``coursekit.training.runs``'.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import math
+import numbers
 import sys
-import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import nn
@@ -24,12 +28,15 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, Dataset, DistributedSampler
 from tqdm import tqdm
 
-from coursekit.training.batches import Batch, loader_batches, resident_batches
-from coursekit.training.checkpoint import checkpoint_path, save_checkpoint
+from coursekit._validation import integer
+from coursekit.training._steps import TrainStep, train_epoch
+from coursekit.training.batches import loader_batches, resident_batches
+from coursekit.training.checkpoint import checkpoint_path, save_checkpoint, unwrap
 from coursekit.training.checkpoint import resume as resume_run
 from coursekit.training.cuda_graphs import GraphedStep, can_graph
 from coursekit.training.device import resolve_device
-from coursekit.training.distributed import DistInfo, all_reduce_sum, dist_info, process_group
+from coursekit.training.distributed import DistInfo, dist_info, process_group
+from coursekit.training.runs import describe_optimizer, lr_factor, open_run
 
 __all__ = ["OPTIMIZERS", "evaluate", "fit"]
 
@@ -60,13 +67,25 @@ def fit(
     fast: bool = False,
     compile: bool = False,
     lr_schedule: str = "constant",
+    overwrite: bool = False,
+    run_config: dict[str, Any] | None = None,
 ) -> dict[str, list[float]]:
     """Train a classifier in place and return its per-epoch history.
 
     Each epoch visits the training set in an order drawn from ``seed`` and the epoch number
     (as ``DistributedSampler`` does), and the random number generator that dropout uses is
     reseeded the same way, so two CPU runs with the same seed are identical and a run resumed
-    from the checkpoint of epoch $k$ continues exactly as if it had never stopped.
+    from the checkpoint of epoch $k$ continues exactly as if it had never stopped. The
+    caller's random state is put back afterwards, as it was.
+
+    With ``checkpoint_dir``, the folder holds this one run (``coursekit.training.runs``): it
+    is locked while ``fit`` runs, a checkpoint already there is continued only with
+    ``resume`` and replaced only with ``overwrite``, and a resumed run must have the model,
+    data, optimizer, batch size and seed it was trained with. Its ``epochs``, ``lr`` and
+    ``lr_schedule`` may change: the rate of each epoch is a function of the epoch, ``epochs``
+    and ``lr``, recomputed from the new values (with a warning that says so). A loss or a
+    weight that stops being finite ends the run with ``FloatingPointError`` before the
+    epoch's checkpoint is written, so the last good one stays.
 
     Under ``torchrun`` the model is wrapped in ``DistributedDataParallel``; each of the
     $W$ processes takes ``batch_size / W`` examples per step, so ``batch_size`` stays the
@@ -88,22 +107,33 @@ def fit(
         seed: fixes the data order and the randomness of dropout (torch's global generator
             is reseeded from it at the start of every epoch).
         checkpoint_dir: if given, ``checkpoint.pt`` there is rewritten after every epoch.
-        resume: continue from ``checkpoint_dir``'s checkpoint when there is one.
+        resume: continue the run whose checkpoint is in ``checkpoint_dir``.
         progress: show a ``tqdm`` bar with the running loss.
         fast: keep the whole dataset on the device and batch by indexing (no ``DataLoader``);
             on CUDA the model and images also use the channels-last memory format, and
             with SGD, a constant rate and neither ``compile`` nor ``torchrun``, each training
             step is replayed from a CUDA graph (``coursekit.training.cuda_graphs``).
         compile: run the model through ``torch.compile``.
-        lr_schedule: ``"constant"``, or ``"cosine"`` to anneal the rate to 0 over ``epochs``.
+        lr_schedule: ``"constant"``, or ``"cosine"`` to anneal the rate to 0 over ``epochs``
+            (``coursekit.training.runs.lr_factor`` gives the fraction of ``lr`` per epoch).
+        overwrite: start over in ``checkpoint_dir``, deleting the checkpoint there.
+        run_config: more settings that identify the run, e.g. ``{"data": "digits"}``; they are
+            saved in the checkpoint and a resumed run must have the same.
 
     Returns:
         ``{"loss": [...], "accuracy": [...]}`` with one entry per epoch, plus ``val_loss``
         and ``val_accuracy`` when ``val_data`` is given.
 
     Raises:
-        ValueError: if a count or rate is not positive, ``batch_size`` does not divide
-            among the processes, or ``optimizer``/``lr_schedule`` is unknown.
+        ValueError: if a count or rate is not positive, ``seed`` is not in
+            ``0..2**32-1``, ``batch_size`` does not divide among the processes,
+            ``optimizer``/``lr_schedule`` is unknown, or resuming would change the run or its
+            epochs are fewer than the checkpoint has done.
+        FileExistsError: if ``checkpoint_dir`` holds a checkpoint and neither ``resume`` nor
+            ``overwrite`` is given.
+        FileNotFoundError: if ``resume`` is given and there is no checkpoint.
+        coursekit.training.runs.RunInUseError: if another process runs in ``checkpoint_dir``.
+        FloatingPointError: if the loss or the weights stop being finite (a rate too high).
 
     Examples:
         >>> import torch
@@ -120,24 +150,17 @@ def fit(
         >>> evaluate(model, test)["accuracy"] > 0.9
         True
     """
-    for name, value in [("epochs", epochs), ("batch_size", batch_size)]:
-        if not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    if not lr > 0:
-        raise ValueError(f"lr must be positive, got {lr!r}")
-    if lr_schedule not in ("constant", "cosine"):
-        raise ValueError(f"lr_schedule must be 'constant' or 'cosine', got {lr_schedule!r}")
-    if isinstance(optimizer, str) and optimizer not in OPTIMIZERS:
-        raise ValueError(
-            f"optimizer must be one of {sorted(OPTIMIZERS)} or a callable, got {optimizer!r}"
-        )
-    if len(train_data) == 0:
-        raise ValueError("train_data must hold at least one example, got an empty dataset")
+    _check_arguments(epochs, batch_size, lr, lr_schedule, optimizer, seed, train_data)
+    lr, seed = float(lr), int(seed)  # plain numbers: a NumPy one would not load back
+    if (resume or overwrite) and checkpoint_dir is None:
+        raise ValueError(f"{'resume' if resume else 'overwrite'}=True needs a checkpoint_dir")
     loss_fn = loss_fn if loss_fn is not None else nn.CrossEntropyLoss()
 
     info = dist_info()
     dev = resolve_device(device, local_rank=info.local_rank if info.enabled else None)
-    with process_group(dev) as info:
+    run_folder = open_run(checkpoint_dir, resume=resume, overwrite=overwrite) \
+        if checkpoint_dir is not None and info.is_main else contextlib.nullcontext()
+    with _callers_rng_kept(), run_folder, process_group(dev) as info:
         if batch_size % info.world_size:
             raise ValueError(
                 f"batch_size must divide among the {info.world_size} processes, got {batch_size}"
@@ -149,20 +172,22 @@ def fit(
             model.to(memory_format=torch.channels_last)
         make_opt = OPTIMIZERS[optimizer] if isinstance(optimizer, str) else optimizer
         opt = make_opt(model.parameters(), lr=lr)
-        schedule = None
-        if lr_schedule == "cosine":
-            schedule = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
+        base_lrs = [group["lr"] for group in opt.param_groups]  # what the schedule scales
 
         history: dict[str, list[float]] = {"loss": [], "accuracy": []}
         if val_data is not None:
             history |= {"val_loss": [], "val_accuracy": []}
-        start, config = 0, {"batch_size": batch_size, "seed": seed, "world_size": info.world_size}
-        state = resume_run(checkpoint_dir, model, opt, config=config, map_location=dev) \
-            if resume else None
-        if state is not None:
+        config = {
+            **(run_config or {}), "model": type(unwrap(model)).__name__,
+            "train_examples": len(train_data),
+            "val_examples": len(val_data) if val_data is not None else 0,
+            "optimizer": describe_optimizer(opt), "batch_size": batch_size, "seed": seed,
+            "world_size": info.world_size, "epochs": epochs, "lr": lr, "lr_schedule": lr_schedule,
+        }  # fmt: skip
+        start = 0
+        if resume:
+            state = resume_run(checkpoint_dir, model, opt, config=config, map_location=dev)
             history, start = state["history"], state["epoch"]
-            if schedule is not None and state.get("schedule") is not None:
-                schedule.load_state_dict(state["schedule"])
             _say(progress and info.is_main,
                  f"resumed from {checkpoint_path(checkpoint_dir)} after epoch {start}")
 
@@ -183,16 +208,19 @@ def fit(
         if info.enabled:  # averages the gradients across processes during backward()
             net = DistributedDataParallel(model, device_ids=[dev.index] if on_gpu else None)
         net = torch.compile(net) if compile else net
-        train_step = _TrainStep(net, opt, loss_fn, dev, use_amp)
+        train_step = TrainStep(net, opt, loss_fn, dev, use_amp)
         step: Callable[[torch.Tensor, torch.Tensor], None] = train_step
-        if fast and can_graph(opt, dev, constant_lr=schedule is None, compiled=compile,
-                              distributed=info.enabled):
+        if fast and can_graph(opt, dev, constant_lr=lr_schedule == "constant", compiled=compile,
+                              distributed=info.enabled):  # fmt: skip
             step = GraphedStep(train_step)  # one launch per step instead of dozens
 
         for epoch in range(start, epochs):
+            factor = lr_factor(lr_schedule, epoch, epochs)
+            for group, base in zip(opt.param_groups, base_lrs, strict=True):
+                group["lr"] = base * factor
             sampler.set_epoch(epoch)
             torch.manual_seed(_epoch_seed(seed, epoch, info))  # dropout and friends
-            loss, accuracy = _train_epoch(
+            loss, accuracy = train_epoch(
                 net, train_step, step, batches(), -(-sampler.num_samples // per_rank),
                 f"epoch {epoch + 1}/{epochs}", progress and info.is_main,
             )  # fmt: skip
@@ -202,67 +230,58 @@ def fit(
                 scores = evaluate(model, val_data, batch_size=256, loss_fn=loss_fn, amp=amp)
                 history["val_loss"].append(scores["loss"])
                 history["val_accuracy"].append(scores["accuracy"])
-            if schedule is not None:
-                schedule.step()
+            _check_finite(model, history, epoch, opt.param_groups[0]["lr"], checkpoint_dir)
             _say(progress and info.is_main, _epoch_line(epoch, epochs, history))
             if checkpoint_dir is not None and info.is_main:
                 save_checkpoint(
                     checkpoint_path(checkpoint_dir), model, opt, epoch=epoch + 1, history=history,
-                    schedule=schedule.state_dict() if schedule is not None else None,
                     config=config,
                 )  # fmt: skip
     return history
 
 
-class _TrainStep:
-    """One step of the lecture's loop, adding the batch's loss and its count of correct answers
-    to running sums that stay on the device: reading them (.item()) would make the CPU wait for
-    the GPU, and a CUDA graph of the step can update them in place."""
-
-    def __init__(self, net: nn.Module, opt: torch.optim.Optimizer, loss_fn: nn.Module,
-                 device: torch.device, use_amp: bool) -> None:  # fmt: skip
-        self.net, self.opt, self.loss_fn = net, opt, loss_fn
-        self.device_type, self.use_amp = device.type, use_amp
-        self.loss_sum = torch.zeros((), device=device)
-        self.correct = torch.zeros((), dtype=torch.int64, device=device)
-
-    def __call__(self, x: torch.Tensor, y: torch.Tensor) -> None:
-        # autocast's cache of cast weights would outlive a CUDA graph's recording: off
-        with torch.autocast(self.device_type, torch.bfloat16, self.use_amp, cache_enabled=False):
-            outputs = self.net(x)
-            loss = self.loss_fn(outputs, y)
-        self.opt.zero_grad(set_to_none=True)
-        loss.backward()
-        self.opt.step()
-        self.loss_sum += loss.detach() * len(y)
-        self.correct += (outputs.detach().argmax(1) == y).sum()
+def _check_arguments(epochs: int, batch_size: int, lr: float, lr_schedule: str,
+                     optimizer: str | OptimizerFactory, seed: int,
+                     train_data: Dataset) -> None:  # fmt: skip
+    for name, value in [("epochs", epochs), ("batch_size", batch_size)]:
+        if not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    if isinstance(lr, bool) or not isinstance(lr, numbers.Real) or not 0 < lr < math.inf:
+        raise ValueError(f"lr must be positive and finite, got {lr!r}")
+    integer(seed, "seed", minimum=0, maximum=2**32 - 1)  # what every seeded library takes
+    if lr_schedule not in ("constant", "cosine"):
+        raise ValueError(f"lr_schedule must be 'constant' or 'cosine', got {lr_schedule!r}")
+    if isinstance(optimizer, str) and optimizer not in OPTIMIZERS:
+        raise ValueError(
+            f"optimizer must be one of {sorted(OPTIMIZERS)} or a callable, got {optimizer!r}"
+        )
+    if len(train_data) == 0:
+        raise ValueError("train_data must hold at least one example, got an empty dataset")
 
 
-def _train_epoch(
-    net: nn.Module,
-    sums: _TrainStep,
-    step: Callable[[torch.Tensor, torch.Tensor], None],
-    batches: Iterable[Batch],
-    n_batches: int,
-    desc: str,
-    show: bool,
-) -> tuple[float, float]:
-    """One pass over the batches; returns the epoch's mean loss and accuracy."""
-    net.train()
-    sums.loss_sum.zero_()
-    sums.correct.zero_()
-    count, shown_at = 0, time.monotonic()
-    bar = tqdm(batches, total=n_batches, desc=desc, disable=not show, leave=False, file=sys.stderr)
-    for x, y in bar:
-        step(x, y)
-        count += len(y)
-        if show and time.monotonic() - shown_at > 0.2:
-            shown_at = time.monotonic()
-            bar.set_postfix(loss=f"{sums.loss_sum.item() / count:.4f}", refresh=False)
-    loss_sum, correct = sums.loss_sum, sums.correct.float()
-    totals = all_reduce_sum(torch.stack([loss_sum, correct, loss_sum.new_tensor(count)]))
-    loss_total, correct_total, count_total = totals.tolist()
-    return loss_total / count_total, correct_total / count_total
+def _check_finite(model: nn.Module, history: dict[str, list[float]], epoch: int, lr: float,
+                  checkpoint_dir: str | Path | None) -> None:  # fmt: skip
+    """Stop a run whose loss or weights are no longer finite, before its checkpoint is saved."""
+    bad = [name for name, values in history.items() if not math.isfinite(values[-1])]
+    tensors = [t for t in unwrap(model).state_dict().values() if t.is_floating_point()]
+    if tensors and not bool(torch.stack([torch.isfinite(t).all() for t in tensors]).all()):
+        bad.append("weights")
+    if bad:
+        kept = f"; the checkpoint of epoch {epoch} in {checkpoint_dir} is kept" \
+            if checkpoint_dir is not None and epoch > 0 else ""
+        raise FloatingPointError(
+            f"training diverged in epoch {epoch + 1}: {', '.join(bad)} not finite at lr {lr:g}; "
+            f"try a smaller lr{kept}"
+        )
+
+
+def _callers_rng_kept() -> contextlib.AbstractContextManager:
+    """Put the global random state (CPU and accelerators) back as it was, on exit."""
+    accelerator = torch.accelerator.current_accelerator()
+    if accelerator is None:
+        return torch.random.fork_rng(devices=[])
+    devices = range(torch.accelerator.device_count())
+    return torch.random.fork_rng(devices=devices, device_type=accelerator.type)
 
 
 @torch.no_grad()
@@ -280,6 +299,8 @@ def evaluate(
     $$
     \text{accuracy} = \frac{1}{N} \sum_{i=1}^N [\operatorname{argmax}_k f(x_i)_k = y_i]
     $$
+
+    The caller's random state is left as it was.
 
     Args:
         model: the classifier; its train/eval mode is restored afterwards.
@@ -309,13 +330,17 @@ def evaluate(
     was_training = model.training
     model.eval()
     loss_sum, correct, count = 0.0, 0, 0
-    for x, y in DataLoader(data, batch_size, pin_memory=device.type == "cuda"):
-        x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
-        with torch.autocast(device.type, torch.bfloat16, enabled=amp and device.type == "cuda"):
-            outputs = model(x)
-            loss_sum += loss_fn(outputs, y).item() * len(y)
-        correct += int((outputs.argmax(1) == y).sum())
-        count += len(y)
+    # a DataLoader draws its seed from the global generator; on the CPU, only the CPU's
+    kept = torch.random.fork_rng(devices=[]) if device.type == "cpu" else _callers_rng_kept()
+    with kept:
+        for x, y in DataLoader(data, batch_size, pin_memory=device.type == "cuda"):
+            x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+            with torch.autocast(device.type, torch.bfloat16,
+                                enabled=amp and device.type == "cuda"):  # fmt: skip
+                outputs = model(x)
+                loss_sum += loss_fn(outputs, y).item() * len(y)
+            correct += int((outputs.argmax(1) == y).sum())
+            count += len(y)
     model.train(was_training)
     return {"loss": loss_sum / count, "accuracy": correct / count}
 

@@ -91,3 +91,13 @@ def test_energy_rejects_bad_input_naming_argument(kwargs, name):
 def test_co2e_rejects_negative_input(args, name):
     with pytest.raises(ValueError, match=name):
         co2e_lbs(*args)
+
+
+@pytest.mark.parametrize("kwargs, name", [
+    (dict(hours=True), "hours"),
+    (dict(hours=1, num_gpus=True), "num_gpus"),
+    (dict(hours=1, pue=float("nan")), "pue"),
+])
+def test_energy_refuses_bools_and_nan_naming_argument(kwargs, name):
+    with pytest.raises(ValueError, match=name):
+        energy_kwh(**kwargs)

@@ -121,7 +121,7 @@ def test_low_temperature_sampling_picks_the_most_likely_character():
     ("prompt", "temperature", "message"),
     [(torch.tensor([], dtype=torch.long), 1.0, "prompt must be"),
      (torch.zeros(2, 2, dtype=torch.long), 1.0, "prompt must be"),
-     (torch.tensor([0]), 0.0, "temperature must be positive")],
+     (torch.tensor([0]), 0.0, "temperature must be a positive")],
 )  # fmt: skip
 def test_sample_rejects_bad_input(prompt, temperature, message):
     with pytest.raises(ValueError, match=message):
@@ -160,3 +160,26 @@ def test_the_corpus_script_joins_the_chapters_but_not_the_reference_pages(tmp_pa
     assert corpus.write(docs, tmp_path / "out.md") == 2
     written = course_text(tmp_path / "out.md")
     assert written == "# A\n\n# B" == course_text(docs / "a.md") + "\n\n# B"
+
+
+def test_decode_refuses_ids_outside_the_vocabulary():
+    # a negative id used to count from the end of the vocabulary
+    with pytest.raises(ValueError, match=r"ids must be classes in \[0, 3\)"):
+        CharVocab.from_text("abc").decode([0, -1])
+
+
+def test_cross_entropy_bits_refuses_a_zero_block_size():
+    # used to escape as a ZeroDivisionError from the windowing
+    with pytest.raises(ValueError, match="block_size must be a positive integer"):
+        cross_entropy_bits(BigramLM(3), torch.tensor([0, 1, 2]), block_size=0)
+
+
+def test_sample_refuses_ids_outside_the_models_vocabulary():
+    with pytest.raises(ValueError, match=r"prompt must be classes in \[0, 3\)"):
+        sample(BigramLM(3), torch.tensor([5]), 2)
+
+
+def test_bigram_forward_refuses_a_negative_id():
+    # indexing the table with -1 used to return the last character's row
+    with pytest.raises(ValueError, match=r"idx must be character ids in \[0, 3\)"):
+        BigramLM(3)(torch.tensor([[0, -1]]))

@@ -129,7 +129,7 @@ def test_roi_max_pool_with_no_boxes_returns_empty_batch():
         (torch.zeros(1, 3, 4, 4), torch.tensor([[0, 2, 0, 1, 1]]), 2, 1.0, "x2 >= x1"),
         (torch.zeros(1, 3, 4, 4), torch.zeros(1, 5), 0, 1.0, "output_size must be"),
         (torch.zeros(1, 3, 4, 4), torch.zeros(1, 5), (2, 2, 2), 1.0, "output_size must be"),
-        (torch.zeros(1, 3, 4, 4), torch.zeros(1, 5), 2, 0.0, "spatial_scale must be positive"),
+        (torch.zeros(1, 3, 4, 4), torch.zeros(1, 5), 2, 0.0, "spatial_scale must be a positive"),
     ],
 )
 def test_roi_max_pool_rejects_bad_input(features, boxes, size, scale, message):
@@ -192,9 +192,9 @@ def test_fast_rcnn_loss_regresses_only_the_true_class_box():
         (torch.zeros(3, 3), torch.zeros(3, 8), torch.zeros(3, dtype=torch.long), torch.zeros(3, 4),
          "box_deltas must have shape"),
         (torch.zeros(3, 3), torch.zeros(3, 12), torch.zeros(3), torch.zeros(3, 4),
-         "labels must be integer"),
+         "labels must hold integer class indices"),
         (torch.zeros(3, 3), torch.zeros(3, 12), torch.tensor([0, 3, 1]), torch.zeros(3, 4),
-         "labels must lie in"),
+         r"labels must be classes in \[0, 3\)"),
         (torch.zeros(3, 3), torch.zeros(3, 12), torch.zeros(3, dtype=torch.long), torch.zeros(3, 5),
          "box_targets must have shape"),
     ],
@@ -231,3 +231,23 @@ def test_encode_boxes_is_translation_and_scale_invariant():
 def test_encode_boxes_rejects_empty_box():
     with pytest.raises(ValueError, match="proposals must have x2 > x1"):
         encode_boxes(torch.tensor([[0.0, 0.0, 0.0, 1.0]]), torch.tensor([[0.0, 0.0, 1.0, 1.0]]))
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf")])
+def test_roi_max_pool_refuses_non_finite_coordinates(bad):
+    # a nan corner used to be read as 0 and pool a box nobody asked for
+    fmap = torch.arange(16.0).reshape(1, 1, 4, 4)
+    with pytest.raises(ValueError, match="boxes must be finite"):
+        roi_max_pool(fmap, torch.tensor([[0.0, bad, 0.0, 3.0, 3.0]]), 2)
+
+
+def test_roi_max_pool_refuses_a_fractional_batch_index():
+    fmap = torch.zeros(2, 1, 4, 4)
+    with pytest.raises(ValueError, match="batch_index must be whole numbers"):
+        roi_max_pool(fmap, torch.tensor([[0.5, 0.0, 0.0, 3.0, 3.0]]), 2)
+
+
+def test_fast_rcnn_loss_refuses_nan_lam():
+    with pytest.raises(ValueError, match="lam must be"):
+        fast_rcnn_loss(torch.zeros(2, 2), torch.zeros(2, 8), torch.tensor([0, 1]),
+                       torch.zeros(2, 4), lam=float("nan"))

@@ -93,14 +93,14 @@ def test_soft_term_is_zero_when_student_matches_teacher():
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    (dict(temperature=0.0), "temperature must be > 0"),
-    (dict(temperature=-1.0), "temperature must be > 0"),
-    (dict(alpha=-0.1), r"alpha must be in \[0, 1\]"),
-    (dict(alpha=1.5), r"alpha must be in \[0, 1\]"),
+    (dict(temperature=0.0), "temperature must be a positive finite number"),
+    (dict(temperature=-1.0), "temperature must be a positive finite number"),
+    (dict(alpha=-0.1), r"alpha must be a finite number in \[0, 1\]"),
+    (dict(alpha=1.5), r"alpha must be a finite number in \[0, 1\]"),
     (dict(teacher_logits=torch.zeros(6, 4)), "teacher_logits must have the shape"),
     (dict(student_logits=torch.zeros(6)), r"student_logits must have shape \(B, K\)"),
-    (dict(targets=torch.zeros(5, dtype=torch.long)), r"targets must be integer classes of shape"),
-    (dict(targets=torch.zeros(6)), "targets must be integer classes"),
+    (dict(targets=torch.zeros(5, dtype=torch.long)), r"targets must have shape \(6,\)"),
+    (dict(targets=torch.zeros(6)), "targets must hold integer class indices"),
 ])
 def test_rejects_bad_input(kwargs, message):
     args = dict(student_logits=torch.zeros(6, 5), teacher_logits=torch.zeros(6, 5),
@@ -108,3 +108,9 @@ def test_rejects_bad_input(kwargs, message):
     args.update(kwargs)
     with pytest.raises(ValueError, match=message):
         distillation_loss(**args)
+
+
+def test_rejects_out_of_range_target():
+    # used to escape as an IndexError from inside cross_entropy
+    with pytest.raises(ValueError, match=r"targets must be classes in \[0, 5\)"):
+        distillation_loss(torch.zeros(2, 5), torch.zeros(2, 5), torch.tensor([0, 5]), 2.0, 0.5)

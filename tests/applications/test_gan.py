@@ -28,8 +28,8 @@ def test_ring_samples_have_the_mode_spread():
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [({"k": 0}, "k must be a positive integer"),
-     ({"radius": 0.0}, "radius and std must be positive"),
-     ({"std": -1.0}, "radius and std must be positive")],
+     ({"radius": 0.0}, "radius must be a positive"),
+     ({"std": -1.0}, "std must be a positive")],
 )  # fmt: skip
 def test_ring_rejects_bad_input(kwargs, message):
     with pytest.raises(ValueError, match=message):
@@ -87,9 +87,31 @@ def test_r1_penalty_adds_to_the_discriminator_loss_only():
 @pytest.mark.parametrize(
     ("real", "kwargs", "message"),
     [(torch.zeros(10), {}, "real must have shape"), (torch.zeros(0, 2), {}, "real must have shape"),
-     (torch.zeros(10, 2), {"steps": -1}, "steps must be nonnegative"),
-     (torch.zeros(10, 2), {"r1": -0.1}, "r1 must be nonnegative")],
+     (torch.zeros(10, 2), {"steps": -1}, "steps must be a nonnegative integer"),
+     (torch.zeros(10, 2), {"r1": -0.1}, "r1 must be a nonnegative")],
 )  # fmt: skip
 def test_train_gan_rejects_bad_input(real, kwargs, message):
     with pytest.raises(ValueError, match=message):
         train_gan(Generator(), Discriminator(), real, **{"steps": 1, **kwargs})
+
+
+def test_train_gan_converts_numpy_data_to_the_discriminators_dtype():
+    # NumPy's float64 used to reach the float32 discriminator and fail in its first layer
+    import numpy as np
+
+    data = np.random.default_rng(0).normal(size=(64, 2))
+    runs = []
+    for real in (data, torch.tensor(data, dtype=torch.float32)):
+        torch.manual_seed(0)
+        runs.append(train_gan(Generator(hidden=8), Discriminator(hidden=8), real, steps=2))
+    assert runs[0] == runs[1]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [({"r1": float("nan")}, "r1 must be"), ({"steps": True}, "steps must be an integer"),
+     ({"lr": float("nan")}, "lr must be"), ({"batch_size": 0}, "batch_size must be")],
+)  # fmt: skip
+def test_train_gan_refuses_nan_and_bool_options(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        train_gan(Generator(), Discriminator(), torch.zeros(10, 2), **{"steps": 1, **kwargs})

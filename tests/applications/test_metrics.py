@@ -57,10 +57,10 @@ def test_top1_error_is_one_minus_accuracy():
 @pytest.mark.parametrize(
     ("logits", "targets", "k", "message"),
     [
-        (torch.zeros(3), torch.zeros(3, dtype=torch.long), 1, "logits must have shape"),
+        (torch.zeros(3), torch.zeros(3, dtype=torch.long), 1, r"logits must be a matrix \(2-D\)"),
         (torch.zeros(3, 4), torch.zeros(2, dtype=torch.long), 1, "targets must have shape"),
         (torch.zeros(3, 4), torch.zeros(3), 1, "integer class indices"),
-        (torch.zeros(3, 4), torch.tensor([0, 4, 1]), 1, "targets must lie in"),
+        (torch.zeros(3, 4), torch.tensor([0, 4, 1]), 1, r"targets must be classes in \[0, 4\)"),
         (torch.zeros(3, 4), torch.zeros(3, dtype=torch.long), 0, "k must be an integer"),
         (torch.zeros(3, 4), torch.zeros(3, dtype=torch.long), 5, "k must be an integer"),
         (torch.zeros(0, 4), torch.zeros(0, dtype=torch.long), 1, "at least one example"),
@@ -142,3 +142,51 @@ def test_word_error_rate_splits_strings_on_any_whitespace():
 def test_word_error_rate_rejects_bad_input(reference, hypothesis, message):
     with pytest.raises(ValueError, match=message):
         word_error_rate(reference, hypothesis)
+
+
+def test_topk_error_refuses_bool_targets():
+    # bools used to pass as the classes 0 and 1
+    with pytest.raises(ValueError, match="targets must hold integer class indices"):
+        topk_error(torch.zeros(2, 3), torch.tensor([True, False]))
+
+
+def test_topk_error_refuses_nan_scores():
+    # topk sorts nan above every number, so a nan score used to count as the best guess
+    with pytest.raises(ValueError, match="logits must be finite"):
+        topk_error(torch.tensor([[0.0, float("nan")]]), torch.tensor([1]))
+
+
+def original_word_edits(ref: list[str], hyp: list[str]) -> tuple[int, int, int]:
+    """The first implementation, a Python double loop: the counts must stay exactly its own."""
+    n, m = len(ref), len(hyp)
+    d = np.zeros((n + 1, m + 1), dtype=np.int64)
+    d[:, 0] = np.arange(n + 1)
+    d[0, :] = np.arange(m + 1)
+    for i in range(1, n + 1):
+        for j in range(1, m + 1):
+            d[i, j] = min(
+                d[i - 1, j] + 1, d[i, j - 1] + 1, d[i - 1, j - 1] + (ref[i - 1] != hyp[j - 1])
+            )
+    sub = dele = ins = 0
+    i, j = n, m
+    while i or j:
+        if i and j and d[i, j] == d[i - 1, j - 1] + (ref[i - 1] != hyp[j - 1]):
+            sub += ref[i - 1] != hyp[j - 1]
+            i, j = i - 1, j - 1
+        elif i and d[i, j] == d[i - 1, j] + 1:
+            dele, i = dele + 1, i - 1
+        else:
+            ins, j = ins + 1, j - 1
+    return int(sub), dele, ins
+
+
+few_words = st.lists(st.sampled_from(["a", "b", "c"]), max_size=25)  # many ties between paths
+
+
+@settings(max_examples=200, deadline=None)
+@given(few_words, few_words)
+def test_word_edits_choose_the_same_alignment_as_the_original_loop(reference, hypothesis):
+    counts = word_edits(reference, hypothesis)
+    got = (counts.substitutions, counts.deletions, counts.insertions)
+    assert got == original_word_edits(reference, hypothesis)
+    assert counts.reference_words == len(reference)

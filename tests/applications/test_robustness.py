@@ -96,8 +96,8 @@ def test_fgsm_keeps_dtype_and_accepts_numpy():
 
 
 @pytest.mark.parametrize("x, y, eps, clamp, message", [
-    (torch.rand(2, 16), torch.tensor([0, 1]), -0.1, None, "eps must be >= 0"),
-    (torch.rand(2, 16), torch.tensor([0, 1, 2]), 0.1, None, r"y must have shape \(2,\)"),
+    (torch.rand(2, 16), torch.tensor([0, 1]), -0.1, None, "eps must be a nonnegative"),
+    (torch.rand(2, 16), torch.tensor([0, 1, 2]), 0.1, None, "y must hold one class per input"),
     (torch.rand(2, 16), torch.tensor([0.0, 1.0]), 0.1, None, "y must hold integer"),
     (torch.rand(2, 16), torch.tensor([0, 7]), 0.1, None, r"y must be classes in \[0, 3\)"),
     (torch.ones(2, 16, dtype=torch.long), torch.tensor([0, 1]), 0.1, None, "x must be a floating"),
@@ -149,10 +149,38 @@ def test_saliency_leaves_input_and_model_untouched():
 
 
 @pytest.mark.parametrize("target, message", [
-    (torch.tensor([0]), r"target must have shape \(2,\)"),
+    (torch.tensor([0]), "target must hold one class per input of x, 2 in all"),
     (3, r"target must be classes in \[0, 3\)"),
     (torch.tensor([0.5, 1.0]), "target must hold integer"),
 ])
 def test_saliency_rejects_bad_target(target, message):
     with pytest.raises(ValueError, match=message):
         saliency(small_mlp(), torch.rand(2, 1, 4, 4, dtype=torch.float64), target)
+
+
+def test_fgsm_converts_numpy_input_to_the_models_dtype():
+    # NumPy's float64 used to reach a float32 model and fail in its first matrix product
+    model = small_mlp().float()
+    x = np.random.default_rng(1).random((2, 1, 4, 4))
+    adv = fgsm(model, x, np.array([1, 2]), eps=0.1)
+    expected = fgsm(model, torch.tensor(x, dtype=torch.float32), torch.tensor([1, 2]), eps=0.1)
+    assert adv.dtype == torch.float32 and torch.equal(adv, expected)
+
+
+def test_saliency_converts_numpy_input_to_the_models_dtype():
+    model = small_mlp().float()
+    x = np.random.default_rng(2).random((2, 1, 4, 4))
+    got = saliency(model, x, 1)
+    assert got.dtype == torch.float32
+    assert torch.equal(got, saliency(model, torch.tensor(x, dtype=torch.float32), 1))
+
+
+@pytest.mark.parametrize("eps", [float("nan"), float("inf")])
+def test_fgsm_refuses_non_finite_eps(eps):
+    with pytest.raises(ValueError, match="eps must be"):
+        fgsm(small_mlp(), torch.rand(2, 16, dtype=torch.float64), torch.tensor([0, 1]), eps)
+
+
+def test_saliency_refuses_a_bool_target():
+    with pytest.raises(ValueError, match="target must"):
+        saliency(small_mlp(), torch.rand(2, 16, dtype=torch.float64), True)

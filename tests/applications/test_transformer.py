@@ -58,3 +58,16 @@ def test_transformer_learns_what_one_character_of_context_cannot():
     train_char_lm(model, ids, steps=150, batch_size=16, block_size=8, lr=1e-2, generator=generator)
     assert bigram_bits == pytest.approx(0.5, abs=0.01)
     assert cross_entropy_bits(model, ids, block_size=8) < 0.25
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [({"n_head": 0}, "n_head must be a positive integer"),
+     ({"n_embd": True}, "n_embd must be an integer"),
+     ({"dropout": float("nan")}, "dropout must be"),
+     ({"vocab_size": 0}, "vocab_size must be a positive integer")],
+)  # fmt: skip
+def test_config_refuses_bad_sizes_naming_them(overrides, message):
+    # n_head=0 used to escape as a ZeroDivisionError from the divisibility check
+    with pytest.raises(ValueError, match=message):
+        CharTransformer(tiny_config(**overrides))

@@ -129,3 +129,29 @@ def test_mu_law_rejects_bad_input():
         mu_law_encode(torch.tensor([1, 2]))
     with pytest.raises(ValueError, match="codes must be integers"):
         mu_law_decode(torch.tensor([0, 256]))
+
+
+def test_mu_law_encode_refuses_nan_samples():
+    # a nan used to come back as the code -9223372036854775808
+    with pytest.raises(ValueError, match="x must be finite"):
+        mu_law_encode(torch.tensor([0.5, float("nan")]))
+
+
+@pytest.mark.parametrize("levels", [1, 0, True, 2.5])
+def test_mu_law_refuses_fewer_than_two_whole_levels(levels):
+    # one level used to decode every code to nan (a division by mu = 0)
+    with pytest.raises(ValueError, match="quantization_channels must be"):
+        mu_law_decode(torch.tensor([0]), levels)
+    with pytest.raises(ValueError, match="quantization_channels must be"):
+        mu_law_encode(torch.tensor([0.0]), levels)
+
+
+def test_causal_conv_refuses_zero_dilation():
+    with pytest.raises(ValueError, match="dilation must be a positive integer"):
+        CausalConv1d(1, 1, kernel_size=2, dilation=0)
+
+
+def test_wavenet_refuses_an_empty_stack():
+    # no blocks used to fail only in forward, inside the output head
+    with pytest.raises(ValueError, match="dilations must be a sequence of at least one"):
+        WaveNet(dilations=())

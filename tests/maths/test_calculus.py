@@ -117,7 +117,7 @@ def test_hessian_rejects_non_scalar_function():
 
 
 def test_numerical_gradient_rejects_nonpositive_eps():
-    with pytest.raises(ValueError, match="eps must be positive, got 0"):
+    with pytest.raises(ValueError, match="eps must be a positive finite number, got 0"):
         numerical_gradient(rosen, torch.ones(2), eps=0)
 
 
@@ -162,13 +162,79 @@ def test_gradient_descent_stops_at_tolerance():
 @pytest.mark.parametrize(
     "kwargs, message",
     [
-        ({"lr": 0.0}, "lr must be positive"),
-        ({"steps": -1}, "steps must be a nonnegative int"),
-        ({"steps": 2.5}, "steps must be a nonnegative int"),
-        ({"tol": -1.0}, "tol must be None or nonnegative"),
+        ({"lr": 0.0}, "lr must be a positive finite number, got 0.0"),
+        ({"steps": -1}, "steps must be a nonnegative integer, got -1"),
+        ({"steps": 2.5}, "steps must be an integer, got float 2.5"),
+        ({"tol": -1.0}, "tol must be a nonnegative finite number, got -1.0"),
     ],
 )
 def test_gradient_descent_rejects_bad_arguments(kwargs, message):
     args = {"lr": 0.1, "steps": 10, "tol": None} | kwargs
     with pytest.raises(ValueError, match=message):
         gradient_descent(lambda x: (x**2).sum(), torch.ones(2), **args)
+
+
+# ---- malformed and edge-case input ------------------------------------------------------------
+
+
+def square_norm(x):
+    return (x**2).sum()
+
+
+def test_numerical_gradient_at_an_empty_point_is_empty_like_autodiff():
+    x = torch.zeros(0, dtype=F64)
+    assert numerical_gradient(square_norm, x).shape == gradient(square_norm, x).shape == (0,)
+    assert numerical_gradient(lambda x: 2 * x, x).shape == jacobian(lambda x: 2 * x, x).shape
+
+
+@pytest.mark.parametrize("derivative", [gradient, jacobian, hessian, numerical_gradient])
+@pytest.mark.parametrize("x,message", [
+    ("abc", "x must be a tensor or array of numbers"),
+    (torch.tensor([1.0, float("nan")]), "x must be finite"),
+    (torch.tensor([1.0, float("inf")]), "x must be finite"),
+    (torch.ones(2, dtype=torch.complex64), "x must be real"),
+])  # fmt: skip
+def test_derivatives_name_x_when_it_is_malformed(derivative, x, message):
+    with pytest.raises(ValueError, match=f"^{message}"):
+        derivative(square_norm, x)
+
+
+@pytest.mark.parametrize("derivative", [gradient, jacobian, hessian, numerical_gradient])
+@pytest.mark.parametrize("f", [None, 3, "f"])
+def test_derivatives_reject_an_f_that_is_not_callable(derivative, f):
+    with pytest.raises(TypeError, match="^f must be a callable"):
+        derivative(f, torch.ones(2))
+
+
+@pytest.mark.parametrize("derivative", [jacobian, numerical_gradient])
+def test_derivatives_reject_an_f_that_returns_no_tensor(derivative):
+    with pytest.raises(ValueError, match="^f must return a tensor, got float"):
+        derivative(lambda x: 1.0, torch.ones(2))
+
+
+@pytest.mark.parametrize("eps", [float("inf"), float("nan"), True, "1e-6"])
+def test_numerical_gradient_rejects_an_eps_that_is_not_a_positive_finite_number(eps):
+    with pytest.raises(ValueError, match="^eps must be a (positive|real)"):
+        numerical_gradient(square_norm, torch.ones(2), eps)
+
+
+@pytest.mark.parametrize("kwargs,name", [
+    ({"steps": True}, "steps"), ({"steps": "10"}, "steps"), ({"lr": float("inf")}, "lr"),
+    ({"lr": "0.1"}, "lr"), ({"tol": float("nan")}, "tol"), ({"tol": "1e-3"}, "tol"),
+])  # fmt: skip
+def test_gradient_descent_rejects_bool_string_and_non_finite_arguments(kwargs, name):
+    args = {"lr": 0.1, "steps": 10, "tol": None} | kwargs
+    with pytest.raises(ValueError, match=f"^{name} must be a"):
+        gradient_descent(square_norm, torch.ones(2), **args)
+
+
+def test_gradient_descent_rejects_a_non_finite_start():
+    with pytest.raises(ValueError, match="^x0 must be finite"):
+        gradient_descent(square_norm, torch.tensor([float("nan")]), lr=0.1, steps=3)
+
+
+@pytest.mark.parametrize("derivative", [gradient, jacobian, hessian])
+def test_derivatives_still_compose_with_vmap_over_the_point(derivative):
+    X = torch.randn(4, 3, dtype=F64, generator=torch.Generator().manual_seed(0))
+    batched = torch.func.vmap(lambda x: derivative(square_norm, x))(X)
+    assert torch.allclose(batched, torch.stack([derivative(square_norm, x) for x in X]))

@@ -157,7 +157,7 @@ def test_lasso_of_a_matrix_without_columns_is_empty():
 
 
 def test_lasso_rejects_bad_input():
-    with pytest.raises(ValueError, match="lam must be > 0"):
+    with pytest.raises(ValueError, match="lam must be a positive finite number, got 0.0"):
         lasso(torch.eye(2), torch.ones(2), 0.0)
     with pytest.raises(
         ValueError, match=r"b must be a vector with A.shape\[0\] = 2 rows, got shape \(2, 1\)"
@@ -165,3 +165,37 @@ def test_lasso_rejects_bad_input():
         lasso(torch.eye(2), torch.ones(2, 1), 1.0)
     with pytest.raises(ValueError, match=r"A must be a matrix \(2-D\), got shape \(2,\)"):
         lasso(torch.ones(2), torch.ones(2), 1.0)
+
+
+# ---- malformed and edge-case input ------------------------------------------------------------
+
+
+def test_lasso_rejects_nan_instead_of_failing_inside_the_path():
+    A = torch.eye(3, dtype=torch.float64)
+    A[1, 2] = math.nan
+    with pytest.raises(ValueError, match="^A must be finite, got nan or inf"):
+        lasso(A, torch.ones(3), 1.0)
+    with pytest.raises(ValueError, match="^b must be finite, got nan or inf"):
+        lasso(torch.eye(2), torch.tensor([1.0, math.inf]), 1.0)
+
+
+def test_lasso_rejects_complex_data():
+    with pytest.raises(ValueError, match="^A must be real, got dtype torch.complex64"):
+        lasso(torch.eye(2, dtype=torch.complex64), torch.ones(2), 1.0)
+
+
+@pytest.mark.parametrize("kwargs,name", [
+    ({"lam": math.nan}, "lam"), ({"lam": math.inf}, "lam"), ({"lam": "1"}, "lam"),
+    ({"lam": True}, "lam"), ({"tol": math.nan}, "tol"), ({"tol": -1e-9}, "tol"),
+    ({"tol": 0.0}, "tol"), ({"max_iter": 0}, "max_iter"), ({"max_iter": True}, "max_iter"),
+    ({"max_iter": 2.5}, "max_iter"),
+])  # fmt: skip
+def test_lasso_rejects_bad_penalty_tolerance_and_iteration_count(kwargs, name):
+    args = {"lam": 1.0} | kwargs
+    with pytest.raises(ValueError, match=f"^{name} must be a"):
+        lasso(torch.eye(2), torch.ones(2), **args)
+
+
+def test_lasso_of_a_system_without_rows_is_zero():
+    x = lasso(torch.zeros(0, 3), torch.zeros(0), 1.0)
+    assert torch.equal(x, torch.zeros(3))

@@ -291,3 +291,120 @@ def test_condition_number_is_inf_like_numpy_when_sigma_min_is_zero(A):
 def test_condition_number_rejects_an_empty_matrix():
     with pytest.raises(ValueError, match=r"A must not be empty, got shape \(0, 3\)"):
         condition_number(torch.zeros(0, 3))
+
+
+# ---- malformed and edge-case input ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("p", [1, 2, 0.5, math.inf])
+def test_lp_norm_of_an_empty_vector_is_zero_like_numpy(p):
+    assert np.linalg.norm(np.zeros(0), p) == 0.0
+    assert lp_norm(torch.zeros(0), p).item() == 0.0
+
+
+@pytest.mark.parametrize("kind", ["1", "inf", "fro", "spectral", "nuclear"])
+@pytest.mark.parametrize("shape", [(0, 0), (0, 3), (3, 0)])
+def test_matrix_norm_of_an_empty_matrix_is_zero(kind, shape):
+    assert matrix_norm(torch.zeros(shape), kind).item() == 0.0
+
+
+@pytest.mark.parametrize("predicate,shape", [
+    (is_symmetric, (0, 0)), (is_orthogonal, (0, 0)), (is_psd, (0, 0)),
+    (is_toeplitz, (0, 0)), (is_toeplitz, (0, 3)), (is_toeplitz, (3, 0)), (is_circulant, (0, 0)),
+])  # fmt: skip
+def test_predicates_hold_vacuously_on_an_empty_matrix(predicate, shape):
+    assert predicate(torch.zeros(shape)) is True
+
+
+def test_lp_norm_of_a_complex_vector_matches_numpy():
+    x = np.array([3 + 4j, -1j, 2.0])
+    for p in (1, 2, 3, math.inf):
+        assert lp_norm(x, p).item() == pytest.approx(np.linalg.norm(x, p))
+
+
+@pytest.mark.parametrize("p", [True, "2", None, float("nan"), -math.inf, 1j])
+def test_lp_norm_rejects_a_p_that_is_not_a_positive_number(p):
+    with pytest.raises(ValueError, match="p must be > 0"):
+        lp_norm(torch.ones(2), p)
+
+
+@pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf])
+@pytest.mark.parametrize("function", [
+    lambda A: lp_norm(A[0], 2), lambda A: l0_norm(A[0]), lambda A: toeplitz(A[0]),
+    lambda A: circulant(A[0]), is_symmetric, is_orthogonal, is_toeplitz, is_circulant, is_psd,
+    matrix_norm, rank, condition_number, span_basis,
+], ids=["lp_norm", "l0_norm", "toeplitz", "circulant", "is_symmetric", "is_orthogonal",
+        "is_toeplitz", "is_circulant", "is_psd", "matrix_norm", "rank", "condition_number",
+        "span_basis"])  # fmt: skip
+def test_linalg_rejects_nan_and_inf_entries(function, bad):
+    A = torch.eye(2)
+    A[0, 1] = bad
+    with pytest.raises(ValueError, match=r"^(A|Q|X|x|c) must be finite, got nan or inf"):
+        function(A)
+
+
+def test_rank_of_a_matrix_with_an_inf_entry_is_an_error_not_0():
+    with pytest.raises(ValueError, match="A must be finite"):
+        rank(torch.tensor([[1.0, math.inf], [0.0, 1.0]]))
+
+
+@pytest.mark.parametrize("tol", [-1.0, math.nan, math.inf, True, "1e-6"])
+def test_tolerances_reject_negative_nan_inf_bool_and_strings(tol):
+    for name, call in [
+        ("rtol", lambda: is_symmetric(torch.eye(2), rtol=tol)),
+        ("atol", lambda: is_psd(torch.eye(2), atol=tol)),
+        ("atol", lambda: is_toeplitz(torch.eye(2), atol=tol)),
+        ("rtol", lambda: is_circulant(torch.eye(2), rtol=tol)),
+        ("atol", lambda: is_orthogonal(torch.eye(2), atol=tol)),
+        ("tol", lambda: rank(torch.eye(2), tol)),
+        ("tol", lambda: span_basis(torch.eye(2), tol)),
+    ]:
+        with pytest.raises(ValueError, match=f"^{name} must be a"):
+            call()
+
+
+@pytest.mark.parametrize("predicate", [is_symmetric, is_orthogonal, is_psd])
+def test_real_only_predicates_reject_complex_matrices(predicate):
+    with pytest.raises(ValueError, match=r"^(A|Q) must be real, got dtype torch.complex"):
+        predicate(torch.eye(2, dtype=torch.complex64))
+
+
+def test_structure_of_complex_matrices_is_kept():
+    c = np.array([1 + 1j, 2.0, -3j])
+    np.testing.assert_allclose(toeplitz(c).numpy(), scipy.linalg.toeplitz(c))
+    np.testing.assert_allclose(circulant(c).numpy(), scipy.linalg.circulant(c))
+    assert is_toeplitz(scipy.linalg.toeplitz(c)) and is_circulant(scipy.linalg.circulant(c))
+    A = np.array([[1 + 1j, 2.0], [0.5j, 3.0]])
+    assert rank(A).item() == np.linalg.matrix_rank(A)
+    assert condition_number(A).item() == pytest.approx(np.linalg.cond(A))
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+@pytest.mark.parametrize("function", [
+    rank, condition_number, span_basis, is_psd, lambda A: matrix_norm(A, "spectral"),
+], ids=["rank", "condition_number", "span_basis", "is_psd", "matrix_norm"])  # fmt: skip
+def test_decompositions_reject_half_precision_with_a_clear_error(function, dtype):
+    with pytest.raises(ValueError, match=f"^(A|X) must be single or double precision.*{dtype}"):
+        function(torch.eye(2, dtype=dtype))
+
+
+@pytest.mark.parametrize("theta", [math.nan, math.inf, 1j, "0.5", None])
+def test_givens_rejects_an_angle_that_is_not_a_finite_real_number(theta):
+    with pytest.raises(ValueError, match="^theta must be"):
+        givens(theta)
+
+
+@pytest.mark.parametrize("kind", [None, 2, True, "FRO"])
+def test_matrix_norm_rejects_an_unknown_kind_of_any_type(kind):
+    with pytest.raises(ValueError, match="kind must be one of"):
+        matrix_norm(torch.eye(2), kind)
+
+
+@pytest.mark.parametrize("function", [
+    lambda x: lp_norm(x, 3), lambda x: lp_norm(x, math.inf), l0_norm, toeplitz, circulant,
+    lambda x: matrix_norm(x[:, None], "fro"), lambda x: givens(x[0]),
+], ids=["lp_norm", "lp_norm-inf", "l0_norm", "toeplitz", "circulant", "matrix_norm", "givens"])
+def test_input_checks_leave_vmap_working(function):
+    X = randn(4, 3)
+    batched = torch.func.vmap(function)(X)
+    assert torch.allclose(batched, torch.stack([function(x) for x in X]))

@@ -114,5 +114,103 @@ def test_ridge_matches_sklearn(seed, m, n, lam):
 
 
 def test_ridge_rejects_a_negative_penalty():
-    with pytest.raises(ValueError, match="lam must be >= 0, got -1"):
+    with pytest.raises(ValueError, match="lam must be a nonnegative finite number, got -1.0"):
         ridge(torch.eye(2), torch.ones(2), -1)
+
+
+# ---- malformed and edge-case input ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("bad", [np.inf, -np.inf, np.nan])
+def test_lstsq_rejects_an_inf_or_nan_entry_instead_of_returning_zeros(bad):
+    A = np.eye(2)
+    A[0, 1] = bad
+    with pytest.raises(ValueError, match="^A must be finite"):
+        lstsq(A, np.ones(2))
+    with pytest.raises(ValueError, match="^b must be finite"):
+        lstsq(np.eye(2), np.array([1.0, bad]))
+
+
+@pytest.mark.parametrize("shape", [(0, 3), (3, 0), (0, 0)])
+def test_lstsq_of_an_empty_system_matches_numpy(shape):
+    A, b = np.zeros(shape), np.zeros(shape[0])
+    expected = np.linalg.lstsq(A, b, rcond=None)[0]
+    assert lstsq(A, b).shape == expected.shape and np.array_equal(lstsq(A, b).numpy(), expected)
+
+
+def test_lstsq_of_a_complex_system_matches_numpy():
+    rng = np.random.default_rng(0)
+    A = rng.normal(size=(5, 3)) + 1j * rng.normal(size=(5, 3))
+    b = rng.normal(size=5) + 1j * rng.normal(size=5)
+    np.testing.assert_allclose(lstsq(A, b).numpy(), np.linalg.lstsq(A, b, rcond=None)[0])
+
+
+def test_ridge_of_a_complex_system_solves_the_normal_equations():
+    rng = np.random.default_rng(1)
+    A = rng.normal(size=(5, 3)) + 1j * rng.normal(size=(5, 3))
+    b = rng.normal(size=5) + 1j * rng.normal(size=5)
+    expected = np.linalg.solve(A.conj().T @ A + 0.5 * np.eye(3), A.conj().T @ b)
+    np.testing.assert_allclose(ridge(A, b, 0.5).numpy(), expected)
+
+
+def test_ridge_without_penalty_on_a_singular_system_names_lam():
+    with pytest.raises(ValueError, match="^lam = 0 leaves A\\^T A singular"):
+        ridge(np.zeros((3, 2)), np.ones(3), 0.0)
+
+
+@pytest.mark.parametrize("name,call", [
+    ("tol", lambda: lstsq(np.eye(2), np.ones(2), tol=-1.0)),
+    ("tol", lambda: lstsq(np.eye(2), np.ones(2), tol=np.nan)),
+    ("tol", lambda: lstsq(np.eye(2), np.ones(2), tol="1e-6")),
+    ("lam", lambda: ridge(np.eye(2), np.ones(2), np.nan)),
+    ("lam", lambda: ridge(np.eye(2), np.ones(2), np.inf)),
+    ("lam", lambda: ridge(np.eye(2), np.ones(2), "1")),
+    ("lam", lambda: ridge(np.eye(2), np.ones(2), True)),
+])  # fmt: skip
+def test_lstsq_and_ridge_reject_bad_tol_and_lam(name, call):
+    with pytest.raises(ValueError, match=f"^{name} must be a"):
+        call()
+
+
+@pytest.mark.parametrize("k", [True, 2.0, "2", None])
+def test_pca_rejects_a_k_that_is_not_an_integer(k):
+    with pytest.raises(ValueError, match="^k must be an integer"):
+        pca(randn(10, 3), k)
+
+
+@pytest.mark.parametrize("X,message", [
+    (np.array([[1.0, np.nan], [0.0, 1.0], [2.0, 0.0]]), "X must be finite"),
+    (np.ones((3, 2)) * (1 + 1j), "X must be real"),
+])  # fmt: skip
+def test_pca_rejects_nan_and_complex_data(X, message):
+    with pytest.raises(ValueError, match=f"^{message}"):
+        pca(X, 1)
+
+
+def test_pca_transform_rejects_points_of_the_wrong_width():
+    fit = pca(randn(10, 3), 2)
+    with pytest.raises(ValueError, match=r"^X must have 3 columns, got shape \(4, 2\)"):
+        fit.transform(randn(4, 2))
+    with pytest.raises(ValueError, match=r"^Z must have 2 columns, got shape \(4, 3\)"):
+        fit.inverse_transform(randn(4, 3))
+
+
+def test_pca_rejects_constant_data_instead_of_a_nan_variance_ratio():
+    with pytest.raises(ValueError, match="^X must not be constant"):
+        pca(torch.ones(4, 2), 1)
+
+
+def test_pca_transform_promotes_points_to_the_fits_dtype():
+    X = randn(10, 3)  # a float64 fit
+    fit = pca(X, 2)
+    Z = fit.transform(X.float())
+    assert Z.dtype == torch.float64 and torch.allclose(Z, fit.transform(X), atol=1e-6)
+    assert torch.allclose(fit.inverse_transform(Z.float()), fit.inverse_transform(Z), atol=1e-6)
+
+
+def test_input_checks_leave_vmap_working():
+    A, B = randn(6, 3), randn(4, 6, seed=1)
+    batched = torch.func.vmap(lambda b: ridge(A, b, 0.5))(B)
+    assert torch.allclose(batched, torch.stack([ridge(A, b, 0.5) for b in B]))
+    batched = torch.func.vmap(lambda b: lstsq(A, b, tol=1e-10))(B)
+    assert torch.allclose(batched, torch.stack([lstsq(A, b, tol=1e-10) for b in B]))

@@ -3,10 +3,12 @@
 import os
 import pickle
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
 
+from coursekit.training._atomic import remove_leftovers, write_json
 from coursekit.training.checkpoint import load_checkpoint, save_checkpoint
 
 
@@ -99,3 +101,41 @@ def test_checkpoint_of_another_architecture_is_a_clear_error(tmp_path):
 def test_missing_checkpoint_is_file_not_found(tmp_path):
     with pytest.raises(FileNotFoundError, match="no checkpoint at"):
         load_checkpoint(tmp_path / "none.pt", nn.Linear(4, 3))
+
+
+def test_state_that_would_not_load_back_is_refused_and_the_old_checkpoint_kept(tmp_path):
+    model, opt = _trained_pair()
+    path = save_checkpoint(tmp_path / "c.pt", model, opt, epoch=1)
+    before = path.read_bytes()
+    with pytest.raises(ValueError, match=r"c\.pt .*weights_only=True.*numpy"):
+        save_checkpoint(path, model, opt, epoch=2, best=np.float64(0.5))
+    assert path.read_bytes() == before
+    assert os.listdir(tmp_path) == ["c.pt"]
+    assert load_checkpoint(path, nn.Linear(4, 3))["epoch"] == 1
+
+
+def test_optimizer_state_of_another_kind_of_optimizer_is_a_clear_error(tmp_path):
+    model = nn.Linear(4, 3)
+    adamw = torch.optim.AdamW(model.parameters(), lr=0.1)
+    model(torch.randn(5, 4)).sum().backward()
+    adamw.step()
+    path = save_checkpoint(tmp_path / "c.pt", model, adamw)
+    sgd = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    with pytest.raises(ValueError, match=r"c\.pt does not fit this optimizer.*momentum"):
+        load_checkpoint(path, model, sgd)
+
+
+def test_write_json_refuses_nan_and_leaves_no_file(tmp_path):
+    with pytest.raises(ValueError, match="metrics.json"):
+        write_json(tmp_path / "metrics.json", {"loss": float("nan")})
+    assert os.listdir(tmp_path) == []
+
+
+def test_remove_leftovers_removes_only_temporary_files_of_the_names_given(tmp_path):
+    names = [".checkpoint.pt.x1.tmp", ".metrics.json.tmp", ".metrics.json.y2.tmp",
+             "checkpoint.pt", ".other.tmp", "notes.tmp"]  # fmt: skip
+    for name in names:
+        (tmp_path / name).write_text("x")
+    removed = remove_leftovers(tmp_path, ["checkpoint.pt", "metrics.json"])
+    assert sorted(p.name for p in removed) == sorted(names[:3])
+    assert sorted(os.listdir(tmp_path)) == sorted(names[3:])

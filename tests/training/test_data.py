@@ -6,6 +6,7 @@ import torch
 from sklearn.datasets import load_digits as sklearn_digits
 from sklearn.model_selection import train_test_split
 
+from coursekit.training import data
 from coursekit.training.data import CIFAR10_URL, load_cifar10, load_digits, synthetic_images
 
 
@@ -78,15 +79,22 @@ def _write_batch(path, labels, images):
     records.astype(np.uint8).tofile(path)
 
 
+RECORDS = 3  # records per file in the small fake batches (the real files hold 10,000)
+
+
 @pytest.fixture
-def fake_cifar(tmp_path):
-    """Five 2-image training batches and a 3-image test batch in cifar-10-batches-bin/."""
+def fake_cifar(tmp_path, monkeypatch):
+    """Five training batches and a test batch of 3 images each in cifar-10-batches-bin/.
+
+    The loader insists on 10,000 records per file; for these small files it is told 3.
+    """
+    monkeypatch.setattr(data, "_CIFAR_RECORDS_PER_FILE", RECORDS)
     folder = tmp_path / "cifar-10-batches-bin"
     folder.mkdir()
     rng = np.random.default_rng(0)
     batches = {}
-    for name, n in [*((f"data_batch_{i}.bin", 2) for i in range(1, 6)), ("test_batch.bin", 3)]:
-        labels, images = rng.integers(0, 10, n), rng.integers(0, 256, (n, 3, 32, 32))
+    for name in [*(f"data_batch_{i}.bin" for i in range(1, 6)), "test_batch.bin"]:
+        labels, images = rng.integers(0, 10, RECORDS), rng.integers(0, 256, (RECORDS, 3, 32, 32))
         _write_batch(folder / name, labels, images)
         batches[name] = (labels, images)
     return tmp_path, batches
@@ -106,7 +114,7 @@ def test_load_cifar10_test_set_from_root_or_the_bin_folder(fake_cifar):
     root, batches = fake_cifar
     a = load_cifar10(root, train=False)
     b = load_cifar10(root / "cifar-10-batches-bin", train=False)
-    assert len(a) == 3 and torch.equal(a.tensors[0], b.tensors[0])
+    assert len(a) == RECORDS and torch.equal(a.tensors[0], b.tensors[0])
     np.testing.assert_array_equal(a.tensors[1].numpy(), batches["test_batch.bin"][0])
 
 
@@ -127,6 +135,42 @@ def test_load_cifar10_truncated_file_names_the_file(fake_cifar):
 def test_load_cifar10_foreign_file_names_the_file(fake_cifar):
     root, _ = fake_cifar
     path = root / "cifar-10-batches-bin" / "test_batch.bin"
-    path.write_bytes(bytes([200]) * 3073)  # right size, but label 200
+    path.write_bytes(bytes([200]) * 3073 * RECORDS)  # right size, but label 200
     with pytest.raises(ValueError, match=r"test_batch\.bin .*label 200"):
         load_cifar10(root, train=False)
+
+
+def _sparse(path, size):
+    """A file of ``size`` zero bytes that takes no disk space (a hole, made by truncate)."""
+    with open(path, "wb") as f:
+        f.truncate(size)
+
+
+def _no_reading(monkeypatch):
+    def fromfile(*args, **kwargs):
+        raise AssertionError("the file was read before its size was checked")
+
+    monkeypatch.setattr(np, "fromfile", fromfile)
+
+
+def test_load_cifar10_reads_a_real_sized_file_of_10000_records(tmp_path):
+    _sparse(tmp_path / "test_batch.bin", 10_000 * 3073)
+    test = load_cifar10(tmp_path, train=False)
+    assert len(test) == 10_000 and tuple(test.tensors[0].shape[1:]) == (3, 32, 32)
+
+
+@pytest.mark.parametrize("records", [2, 9_999, 10_001])
+def test_load_cifar10_refuses_a_wrong_record_count_before_reading(tmp_path, monkeypatch,
+                                                                  records):  # fmt: skip
+    _sparse(tmp_path / "test_batch.bin", records * 3073)
+    _no_reading(monkeypatch)
+    expected = rf"test_batch\.bin .*30,730,000 bytes.*got {records * 3073:,}"
+    with pytest.raises(ValueError, match=expected):
+        load_cifar10(tmp_path, train=False)
+
+
+def test_load_cifar10_refuses_a_huge_file_without_reading_it(tmp_path, monkeypatch):
+    _sparse(tmp_path / "test_batch.bin", 10 * 2**30)  # 10 GiB that take no disk
+    _no_reading(monkeypatch)
+    with pytest.raises(ValueError, match=r"got 10,737,418,240"):
+        load_cifar10(tmp_path, train=False)

@@ -1,5 +1,6 @@
 """coursekit.training.models: the lecture's Net, MLP, the digits CNN, AlexNet, and layer_summary."""
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -128,3 +129,40 @@ def test_layer_summary_leaves_the_model_as_it_found_it():
     assert model.training
     assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
     assert not any(m._forward_hooks for m in model.modules())
+
+
+@pytest.mark.parametrize("sizes", [[True, 2], [4, np.int64(0)], 4])
+def test_mlp_refuses_bool_and_zero_sizes(sizes):
+    # True used to pass as a width of 1
+    with pytest.raises(ValueError, match="sizes must be two or more positive integers"):
+        MLP(sizes)
+
+
+def test_mlp_accepts_numpy_integer_sizes():
+    assert [m.out_features for m in MLP(np.array([6, 3])) if isinstance(m, nn.Linear)] == [3]
+
+
+@pytest.mark.parametrize(
+    "build, message",
+    [
+        (lambda: DigitsCNN(num_classes=0), "num_classes must be a positive integer"),
+        (lambda: DigitsCNN(dropout=float("nan")), "dropout must be"),
+        (lambda: DigitsCNN(dropout=1.5), "dropout must be"),
+        (lambda: AlexNet(num_classes=True), "num_classes must be an integer"),
+        (lambda: AlexNet(num_classes=10, two_gpu="yes"), "two_gpu must be True or False"),
+    ],
+)
+def test_constructors_refuse_bad_arguments_naming_them(build, message):
+    with pytest.raises(ValueError, match=message):
+        build()
+
+
+@pytest.mark.parametrize("shape", [(3, 0, 32), (3, 32.5, 32), (True, 8, 8), 8])
+def test_layer_summary_refuses_a_malformed_input_shape(shape):
+    with pytest.raises(ValueError, match="input_shape must be"):
+        layer_summary(Net(), shape)
+
+
+def test_layer_summary_refuses_something_that_is_not_a_model():
+    with pytest.raises(ValueError, match="model must be a torch.nn.Module"):
+        layer_summary(lambda x: x, (3, 32, 32))

@@ -175,3 +175,33 @@ def test_fit_fast_path_accepts_a_plain_dataset(small):
     fit(a, plain, epochs=1, batch_size=32, lr=0.05, fast=True, progress=False)
     fit(b, small, epochs=1, batch_size=32, lr=0.05, fast=True, progress=False)
     assert _same_weights(a, b)
+
+
+def test_fit_and_evaluate_leave_the_callers_random_state_as_they_found_it(small):
+    for seed in (1, 2):
+        torch.manual_seed(seed)
+        expected = torch.randn(4)
+        torch.manual_seed(seed)
+        model = _model(cnn=True)  # seeds, then draws its initial weights
+        torch.manual_seed(seed)
+        fit(model, small, epochs=1, batch_size=64, lr=0.01, progress=False)
+        assert torch.equal(torch.randn(4), expected), "fit changed the global random state"
+        torch.manual_seed(seed)
+        evaluate(model, small, batch_size=50)
+        assert torch.equal(torch.randn(4), expected), "evaluate changed the global random state"
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(lr=float("inf")), "lr must be positive and finite"),
+        (dict(lr=float("nan")), "lr must be positive and finite"),
+        (dict(seed=-1), "seed must be"),
+        (dict(seed=2**32), "seed must be"),
+        (dict(resume=True), "resume=True needs a checkpoint_dir"),
+    ],
+)
+def test_fit_rejects_more_bad_arguments(small, kwargs, message):
+    args = dict(epochs=1, batch_size=32, lr=0.1, progress=False) | kwargs
+    with pytest.raises(ValueError, match=message):
+        fit(_model(), small, **args)
