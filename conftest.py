@@ -17,6 +17,27 @@ os.environ.setdefault(FIGURE_DIR_ENV, str(ROOT / ".cache" / "figures"))
 pytest_collect_file = (chapters + docstrings).pytest()
 
 
+def _share_the_cores_between_workers() -> None:
+    """Give each pytest-xdist worker its share of the cores, unless OMP_NUM_THREADS says otherwise.
+
+    torch (and NumPy's BLAS) start one thread per core in every worker; two workers on two cores
+    then run four threads that spin waiting for each other, which doubles the CPU time of the
+    examples.
+    """
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    if workers > 1 and "OMP_NUM_THREADS" not in os.environ:
+        import threadpoolctl
+        import torch
+
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+        share = max(1, (cores or 1) // workers)
+        torch.set_num_threads(share)
+        threadpoolctl.threadpool_limits(share)
+
+
+_share_the_cores_between_workers()
+
+
 def pytest_runtest_makereport(item, call):
     """Report a skipped example at its page and line, not inside pytest's unittest shim."""
     from unittest import SkipTest

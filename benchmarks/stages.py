@@ -27,8 +27,7 @@ STAGES = [
     ("site build (--strict, labs executed)", [str(BIN / "mkdocs"), "build", "--strict", "--quiet"],
      {}),
     ("link check", [sys.executable, "-m", "bookhooks.linkcheck", "site"], {}),
-    ("browser test", [sys.executable, "-m", "pytest", "-q", "-m", "browser",
-                      "tests/book/test_browser.py"], {}),
+    ("browser tests", [sys.executable, "-m", "pytest", "-q", "-m", "browser", "tests/book"], {}),
 ]
 
 

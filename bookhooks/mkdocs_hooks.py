@@ -3,8 +3,10 @@
 - Figures: a page that links ``figures/<name>.svg`` gets it from its own examples. Pages whose
   figures are missing or older than the page or the package are run (as pytest runs them), and
   each figure is served at ``figures/<name>.svg``.
-- Math: LaTeX (``$...$`` and ``$$...$$``, marked by ``pymdownx.arithmatex``) becomes MathML at
-  build time, so the browser renders it with no script and no CDN.
+- Math: LaTeX (``$...$`` and ``$$...$$``, marked by ``pymdownx.arithmatex``) is typeset by KaTeX
+  at build time (``bookhooks.typeset``), and KaTeX's stylesheet and fonts are served by the site:
+  no script runs in the browser, and no request goes to another host. A formula KaTeX cannot
+  typeset fails the build, naming its page.
 - Glue: ``{glue}`name``` in a page's prose becomes the value an example on that page recorded
   with ``glue(name, value)`` (``bookhooks.glue``); pages whose record is missing or stale are run
   first, and an unknown name fails the build.
@@ -14,6 +16,9 @@
   ``mkdocs serve`` each page's examples run as it is served (``bookhooks.live``).
 - Labs: each ``docs/labs/*.py`` (jupytext percent format) is also offered as a real ``.ipynb``,
   and the notebook template's MathJax/RequireJS scripts from CDNs are dropped.
+- Markup: what the theme and the plugins emit is made valid and accessible (unique line
+  anchors, no empty ``tabindex``, a named search dialog, the lab's CSS), formulas reach the
+  search index as LaTeX, and search ranks pages with every word first (``bookhooks.markup``).
 """
 
 from __future__ import annotations
@@ -37,7 +42,7 @@ from mkdocs.exceptions import PluginError  # noqa: E402
 from mkdocs.structure.files import File  # noqa: E402
 
 # Imported now: MkDocs puts this folder's parent on sys.path only while it loads the hooks.
-from bookhooks import glue, live, reference, skips  # noqa: E402
+from bookhooks import glue, live, markup, reference, skips, typeset  # noqa: E402
 from bookhooks.examples import run_page  # noqa: E402
 from coursekit.figures import FIGURE_DIR_ENV  # noqa: E402
 
@@ -135,6 +140,12 @@ def on_files(files, config, **kwargs):
     for lab in sorted((docs / "labs").glob("*.py")):
         files.append(File.generated(config, f"{LAB_PREFIX}{lab.stem}/{lab.stem}.ipynb",
                                     content=_notebook_json(lab)))
+    try:
+        katex_files = typeset.assets()  # KaTeX's stylesheet and fonts
+    except RuntimeError as error:
+        raise PluginError(str(error)) from error
+    for path, source in katex_files.items():
+        files.append(File.generated(config, path, abs_src_path=str(source)))
     return files
 
 
@@ -173,35 +184,32 @@ def _lab_download_link(page) -> str:
 _ARITHMATEX = re.compile(
     r'<(?P<tag>span|div) class="arithmatex">(?P<tex>.*?)</(?P=tag)>', re.DOTALL
 )
-_UNKNOWN_COMMAND = re.compile(r">(\\[A-Za-z]+)<")
 _DELIMITERS = [(r"\(", r"\)"), (r"\[", r"\]"), ("$$", "$$"), ("$", "$")]
 
 
-def latex_to_mathml(tex: str, display: bool) -> str:
-    """Convert one formula to MathML; raise ``ValueError`` naming the formula on failure."""
-    from latex2mathml.converter import convert
-
-    try:
-        mathml = convert(tex, display="block" if display else "inline")
-    except Exception as error:
-        raise ValueError(f"cannot convert LaTeX {tex!r} to MathML: "
-                         f"{type(error).__name__} {error}") from error
-    unknown = _UNKNOWN_COMMAND.search(mathml)
-    if unknown:  # latex2mathml passes commands it does not know through as text
-        raise ValueError(f"cannot convert LaTeX {tex!r} to MathML: unknown command "
-                         f"{unknown.group(1)}")
-    return mathml
-
-
-def _to_mathml(match: re.Match) -> str:
+def _formula(match: re.Match) -> tuple[str, bool]:
+    """The LaTeX of one arithmatex match, without its delimiters, and whether it is display."""
     tex = html.unescape(match["tex"]).strip()
     for left, right in _DELIMITERS:
         if tex.startswith(left) and tex.endswith(right):
             tex = tex[len(left):len(tex) - len(right)]
             break
-    display = match["tag"] == "div"
-    mathml = latex_to_mathml(tex.strip(), display)
-    return f'<div class="math-block">{mathml}</div>' if display else mathml
+    return tex.strip(), match["tag"] == "div"
+
+
+def typeset_math(content: str) -> str:
+    """Typeset every formula of a page's HTML with KaTeX, in one call to the engine; raise
+    ``ValueError`` naming the first formula it cannot typeset."""
+    rendered = iter(typeset.render([_formula(m) for m in _ARITHMATEX.finditer(content)]))
+
+    def replace(match: re.Match) -> str:  # the matches come in the order they were found
+        html_ = next(rendered)
+        if match["tag"] == "span":
+            return html_
+        # A display formula wider than the page scrolls in this box; the keyboard can focus it.
+        return f'<div class="math-block" tabindex="0">{html_}</div>'
+
+    return _ARITHMATEX.sub(replace, content)
 
 
 def on_page_markdown(markdown: str, page, config, files, **kwargs) -> str:
@@ -220,12 +228,14 @@ def on_page_markdown(markdown: str, page, config, files, **kwargs) -> str:
 
 def on_page_content(content: str, page, config, files, **kwargs) -> str:
     try:
-        content = _ARITHMATEX.sub(_to_mathml, content)
-    except ValueError as error:
+        content = typeset_math(content)
+    except (ValueError, RuntimeError) as error:  # a formula KaTeX rejects, or KaTeX is missing
         raise PluginError(f"{page.file.src_uri}: {error}") from error
     if _is_lab(page):
         content = _lab_download_link(page) + _CDN_SCRIPT.sub("", content)
-    return content
+    # Valid, accessible HTML where the theme and plugins fall short (bookhooks.markup).
+    chapters = {f.src_uri: f.url for f in files.documentation_pages()}
+    return markup.page_content(content, page.file.src_uri, page.url, chapters)
 
 
 def on_page_context(context, page, config, nav, **kwargs):
@@ -233,3 +243,9 @@ def on_page_context(context, page, config, nav, **kwargs):
         # Material's download button on the lab page points at the real notebook.
         page.nb_url = f"{Path(page.file.src_uri).stem}.ipynb"
     return context
+
+
+def on_post_page(output: str, page, config, **kwargs) -> str:
+    """The theme's markup made valid and accessible, and the search ranking loaded
+    (``bookhooks.markup``)."""
+    return markup.page_html(output, page.file.src_uri)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +30,7 @@ class Module:
     name: str  # coursekit.maths.linalg
     part: str | None  # maths, or None for a top-level module
     summary: str  # the docstring's first line
+    named_chapters: tuple[str, ...] = ()  # chapters the docstring names: maths/calculus.md
 
     @property
     def page(self) -> str:
@@ -36,9 +38,21 @@ class Module:
         return "reference/" + "/".join(self.name.split(".")[1:]) + ".md"
 
 
+def _docstring(path: Path) -> str:
+    return (ast.get_docstring(ast.parse(path.read_text(encoding="utf-8"))) or "").strip()
+
+
 def _summary(path: Path) -> str:
-    docstring = ast.get_docstring(ast.parse(path.read_text(encoding="utf-8"))) or ""
-    return docstring.strip().splitlines()[0] if docstring.strip() else ""
+    docstring = _docstring(path)
+    return docstring.splitlines()[0] if docstring else ""
+
+
+CHAPTER_PATH = re.compile(r"\bdocs/([A-Za-z0-9_/-]+\.md)\b")
+
+
+def _named_chapters(path: Path) -> tuple[str, ...]:
+    """The chapters a module's docstring names by their path (``docs/maths/calculus.md``)."""
+    return tuple(dict.fromkeys(CHAPTER_PATH.findall(_docstring(path))))
 
 
 def parts(package: Path = PACKAGE) -> dict[str, str]:
@@ -63,7 +77,7 @@ def public_modules(package: Path = PACKAGE) -> list[Module]:
         if any(piece.startswith("_") for piece in relative) or len(relative) > 3:
             continue  # private modules, __init__ and __main__
         part = relative[1] if len(relative) == 3 else None
-        modules.append(Module(".".join(relative), part, _summary(path)))
+        modules.append(Module(".".join(relative), part, _summary(path), _named_chapters(path)))
     order = {part: i for i, part in enumerate(PARTS)}
     return sorted(modules, key=lambda m: (m.part is None, order.get(m.part, 0), m.name))
 
@@ -98,13 +112,21 @@ def _link(from_page: str, to_page: str) -> str:
 
 
 def module_page(module: Module, docs: Path = DOCS) -> str:
-    """The Markdown of a module's reference page."""
-    chapters = chapters_using(module, docs)
+    """The Markdown of a module's reference page.
+
+    The page opens with the module's docstring, after a line that links the chapters using the
+    module, less those the docstring names itself (``docs/<chapter>.md``, which the site links):
+    a docstring that says which chapter teaches the module is not followed by a generated line
+    that says it again.
+    """
+    chapters = [c for c in chapters_using(module, docs)
+                if c.relative_to(docs).as_posix() not in module.named_chapters]
     lines = [f"# {module.name}", ""]
     if chapters:
         links = ", ".join(f"[{_title(c)}]({_link(module.page, c.relative_to(docs).as_posix())})"
                           for c in chapters)
-        lines += [f"Taught in {links}.", ""]
+        lead = "Used in" if module.named_chapters else "Taught in"
+        lines += [f"{lead} {links}.", ""]
     lines += [f"::: {module.name}", ""]
     return "\n".join(lines)
 

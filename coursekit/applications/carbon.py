@@ -61,9 +61,9 @@ def energy_kwh(
 
     Examples:
         >>> from coursekit.applications.carbon import energy_kwh
-        >>> round(energy_kwh(84, gpu_watts=1515.43), 1)  # Transformer (big): 84 h at 1515.43 W
+        >>> round(energy_kwh(84, gpu_watts=1515.43), 1)  # Transformer (big), 84 h
         201.1
-        >>> energy_kwh(1, gpu_watts=250, num_gpus=4, pue=1.0)  # four 250 W GPUs for an hour
+        >>> energy_kwh(1, gpu_watts=250, num_gpus=4, pue=1.0)  # 4 GPUs of 250 W, 1 h
         1.0
         >>> energy_kwh(-1)
         Traceback (most recent call last):
@@ -90,7 +90,7 @@ def co2e_lbs(kwh: float, lbs_per_kwh: float = 0.954) -> float:
     equation 2); pass another ``lbs_per_kwh`` for another grid.
 
     Args:
-        kwh: the energy $p_t$ in kilowatt-hours, at least 0 (see :func:`energy_kwh`).
+        kwh: the energy $p_t$ in kilowatt-hours, at least 0 (see ``energy_kwh``).
         lbs_per_kwh: the grid's emissions per kilowatt-hour, at least 0.
 
     Returns:

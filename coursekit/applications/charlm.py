@@ -262,7 +262,7 @@ def cross_entropy_bits(model: nn.Module, ids: torch.Tensor, block_size: int = 64
     Examples:
         >>> import torch
         >>> from coursekit.applications.charlm import BigramLM, cross_entropy_bits
-        >>> uniform = BigramLM(4)  # all logits zero: every character has probability 1/4
+        >>> uniform = BigramLM(4)  # all logits zero: each character has probability 1/4
         >>> cross_entropy_bits(uniform, torch.tensor([0, 1, 2, 3] * 10), block_size=8)
         2.0
     """
@@ -295,7 +295,8 @@ def perplexity(model: nn.Module, ids: torch.Tensor, block_size: int = 64) -> flo
     Examples:
         >>> import torch
         >>> from coursekit.applications.charlm import BigramLM, perplexity
-        >>> round(perplexity(BigramLM(5), torch.tensor([0, 1, 2, 3, 4] * 4), block_size=4), 4)
+        >>> ids = torch.tensor([0, 1, 2, 3, 4] * 4)
+        >>> round(perplexity(BigramLM(5), ids, block_size=4), 4)
         5.0
     """
     return 2.0 ** cross_entropy_bits(model, ids, block_size)
@@ -396,7 +397,8 @@ def sample(
         >>> import torch
         >>> from coursekit.applications.charlm import BigramLM, CharVocab, sample
         >>> vocab = CharVocab.from_text("ab")
-        >>> model = BigramLM.from_counts(vocab.encode("abababab"), len(vocab), alpha=0.0)
+        >>> ids = vocab.encode("abababab")
+        >>> model = BigramLM.from_counts(ids, len(vocab), alpha=0.0)
         >>> generator = torch.Generator().manual_seed(0)
         >>> vocab.decode(sample(model, vocab.encode("a"), 5, generator=generator))
         'ababab'

@@ -75,7 +75,8 @@ def roi_max_pool(
         >>> fmap = torch.arange(16.0).reshape(1, 1, 4, 4)
         >>> roi_max_pool(fmap, torch.tensor([[0, 0, 0, 3, 3]]), 2).tolist()
         [[[[5.0, 7.0], [13.0, 15.0]]]]
-        >>> roi_max_pool(fmap, torch.tensor([[0, 1, 0, 2, 2]]), (3, 1)).flatten().tolist()
+        >>> tall = torch.tensor([[0, 1, 0, 2, 2]])  # columns 1..2, rows 0..2
+        >>> roi_max_pool(fmap, tall, (3, 1)).flatten().tolist()
         [2.0, 6.0, 10.0]
     """
     features = nonempty(finite(as_real_float(features, "features"), "features"), "features")
@@ -255,10 +256,11 @@ def fast_rcnn_loss(
     Examples:
         >>> import torch
         >>> from coursekit.applications.detection import fast_rcnn_loss
-        >>> logits = torch.tensor([[2.0, 0.0], [0.0, 2.0]])  # RoI 0 background, RoI 1 class 1
+        >>> logits = torch.tensor([[2.0, 0.0], [0.0, 2.0]])
+        >>> labels = torch.tensor([0, 1])  # RoI 0 background, RoI 1 class 1
         >>> deltas = torch.zeros(2, 8)
         >>> targets = torch.tensor([[9.0, 9.0, 9.0, 9.0], [0.5, 0.0, 0.0, 2.0]])
-        >>> round(fast_rcnn_loss(logits, deltas, torch.tensor([0, 1]), targets).item(), 4)
+        >>> round(fast_rcnn_loss(logits, deltas, labels, targets).item(), 4)
         0.9394
     """
     class_logits = finite(as_real_float(class_logits, "class_logits"), "class_logits")

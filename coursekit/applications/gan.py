@@ -160,7 +160,8 @@ def train_gan(
         >>> from coursekit.applications.gan import Discriminator, Generator, train_gan
         >>> torch.manual_seed(0)  # doctest: +ELLIPSIS
         <torch._C.Generator object at ...>
-        >>> history = train_gan(Generator(), Discriminator(), torch.randn(256, 2), steps=3)
+        >>> real = torch.randn(256, 2)
+        >>> history = train_gan(Generator(), Discriminator(), real, steps=3)
         >>> len(history["d_loss"]), len(history["g_loss"])
         (3, 3)
     """

@@ -189,8 +189,9 @@ def saliency(
         >>> from coursekit.applications.robustness import saliency
         >>> model = nn.Linear(3, 2, bias=False)
         >>> with torch.no_grad():
-        ...     _ = model.weight.copy_(torch.tensor([[2.0, -1.0, 0.0], [0.0, 0.0, 5.0]]))
-        >>> saliency(model, torch.zeros(1, 3), target=0)  # a linear score's map is |w_c|
+        ...     _ = model.weight.copy_(torch.tensor([[2.0, -1.0, 0.0],
+        ...                                          [0.0, 0.0, 5.0]]))
+        >>> saliency(model, torch.zeros(1, 3), target=0)  # |w_c| for a linear score
         tensor([[2., 1., 0.]])
     """
     x = _model_and_input(model, x)

@@ -3,8 +3,9 @@ r"""A small decoder-only transformer over characters, in the layout of nanoGPT.
 Self-attention (Vaswani et al., 2017) lets every position mix information from every other; a
 causal mask restricts position $t$ to positions $\le t$, so the model can be trained to predict
 each next character of a window at once, as GPT does for words. The layout follows Karpathy's
-nanoGPT: a config dataclass and small modules composed into a bigger one. Train, score and
-sample it with the functions of `coursekit.applications.charlm`.
+nanoGPT: a config dataclass and small modules composed into a bigger one, here the attention
+and the block of `coursekit.blocks.attention`. Train, score and sample it with the functions
+of `coursekit.applications.charlm`.
 """
 
 from __future__ import annotations
@@ -13,10 +14,10 @@ import dataclasses
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from coursekit._validation import nonnegative_int, positive_int, probability
+from coursekit.blocks.attention import MultiHeadAttention, TransformerBlock
 
 __all__ = ["Block", "CausalSelfAttention", "CharLMConfig", "CharTransformer"]
 
@@ -66,12 +67,14 @@ def _check(config: CharLMConfig) -> None:
         raise ValueError(f"config is not valid: {err}") from err
 
 
-class CausalSelfAttention(nn.Module):
+class CausalSelfAttention(MultiHeadAttention):
     r"""Multi-head self-attention in which position $t$ attends to positions $\le t$ only.
 
     Each head computes $\operatorname{softmax}(Q K^\top / \sqrt{d} + M) V$ with $M_{ts} = -\infty$
-    for $s > t$, by PyTorch's ``scaled_dot_product_attention``; $d$ is the head size
-    ``n_embd / n_head``.
+    for $s > t$, $d$ the head size ``n_embd / n_head``: a
+    `coursekit.blocks.attention.MultiHeadAttention` whose query, key and value are the input,
+    with ``is_causal=True``. ``qkv`` maps the input to $Q, K, V$ stacked, ``proj`` is the output
+    map.
 
     Args:
         config: the sizes; ``n_embd`` must be divisible by ``n_head``.
@@ -82,8 +85,11 @@ class CausalSelfAttention(nn.Module):
 
     Examples:
         >>> import torch
-        >>> from coursekit.applications.transformer import CausalSelfAttention, CharLMConfig
-        >>> attention = CausalSelfAttention(CharLMConfig(vocab_size=10, n_embd=8, n_head=2))
+        >>> from coursekit.applications.transformer import (
+        ...     CausalSelfAttention, CharLMConfig,
+        ... )
+        >>> config = CharLMConfig(vocab_size=10, n_embd=8, n_head=2)
+        >>> attention = CausalSelfAttention(config)
         >>> x = torch.randn(1, 5, 8)
         >>> changed = x.clone()
         >>> changed[:, 3:] += 1.0  # change the last two positions
@@ -93,25 +99,18 @@ class CausalSelfAttention(nn.Module):
     """
 
     def __init__(self, config: CharLMConfig):
-        super().__init__()
         _check(config)
-        self.n_head, self.dropout = config.n_head, config.dropout
-        self.qkv = nn.Linear(config.n_embd, 3 * config.n_embd)
-        self.proj = nn.Linear(config.n_embd, config.n_embd)
+        super().__init__(config.n_embd, config.n_head, dropout=config.dropout)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        B, T, C = x.shape
-        q, k, v = self.qkv(x).split(C, dim=2)  # each (B, T, C)
-        hs = C // self.n_head
-        # each (B, nh, T, hs)
-        q, k, v = (z.view(B, T, self.n_head, hs).transpose(1, 2) for z in (q, k, v))
-        dropout = self.dropout if self.training else 0.0
-        y = F.scaled_dot_product_attention(q, k, v, is_causal=True, dropout_p=dropout)
-        return self.proj(y.transpose(1, 2).reshape(B, T, C))  # (B, T, C)
+        return super().forward(x, x, x, is_causal=True)  # (B, T, C)
 
 
-class Block(nn.Module):
-    """A transformer block: attention then an MLP, each on a layer-normed residual stream.
+class Block(TransformerBlock):
+    """A transformer block: causal attention then an MLP, each on a layer-normed residual stream.
+
+    A `coursekit.blocks.attention.TransformerBlock` of the config's sizes (MLP four times as
+    wide), whose attention is causal.
 
     Raises:
         ValueError: if ``config`` is not a valid `CharLMConfig`.
@@ -125,18 +124,11 @@ class Block(nn.Module):
     """
 
     def __init__(self, config: CharLMConfig):
-        super().__init__()
         _check(config)
-        self.ln1, self.attn = nn.LayerNorm(config.n_embd), CausalSelfAttention(config)
-        self.ln2 = nn.LayerNorm(config.n_embd)
-        self.mlp = nn.Sequential(
-            nn.Linear(config.n_embd, 4 * config.n_embd), nn.GELU(),
-            nn.Linear(4 * config.n_embd, config.n_embd), nn.Dropout(config.dropout),
-        )  # fmt: skip
+        super().__init__(config.n_embd, config.n_head, mlp_ratio=4, dropout=config.dropout)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = x + self.attn(self.ln1(x))
-        return x + self.mlp(self.ln2(x))  # (B, T, C)
+        return super().forward(x, is_causal=True)  # (B, T, C)
 
 
 class CharTransformer(nn.Module):

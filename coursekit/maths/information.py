@@ -5,7 +5,8 @@ implements. Quantities are in bits by default (``base=2``); pass ``base=math.e``
 Zero probabilities follow the convention $0 \log 0 = 0$. A distribution is a tensor of
 nonnegative numbers summing to 1 along its last axis; leading axes are a batch. Anything else
 (complex numbers, ``nan`` or ``inf``, strings, an empty tensor), and a base that is not a finite
-positive number other than 1, raises a ``ValueError`` naming the argument.
+positive number other than 1, raises a ``ValueError`` naming the argument. One density has its
+differential entropy here too, the Gaussian's, from its covariance matrix.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import math
 import torch
 from numpy.typing import ArrayLike
 
-from coursekit._validation import as_real_float, finite, positive
+from coursekit._validation import as_real_float, finite, positive, single_or_double, symmetric
 
 __all__ = [
     "entropy",
@@ -24,6 +25,7 @@ __all__ = [
     "joint_entropy",
     "conditional_entropy",
     "mutual_information",
+    "differential_entropy_gaussian",
 ]
 
 
@@ -211,7 +213,7 @@ def conditional_entropy(pxy: torch.Tensor | ArrayLike, base: float = 2) -> torch
     Examples:
         >>> import torch
         >>> from coursekit.maths.information import conditional_entropy
-        >>> conditional_entropy(torch.tensor([[0.5, 0.0], [0.0, 0.5]]))  # Y = X: no surprise left
+        >>> conditional_entropy(torch.tensor([[0.5, 0.0], [0.0, 0.5]]))  # Y = X
         tensor(0.)
     """
     pxy = _joint(pxy)
@@ -240,9 +242,56 @@ def mutual_information(pxy: torch.Tensor | ArrayLike, base: float = 2) -> torch.
     Examples:
         >>> import torch
         >>> from coursekit.maths.information import mutual_information
-        >>> mutual_information(torch.tensor([[0.5, 0.0], [0.0, 0.5]]))  # Y = X: one bit shared
+        >>> mutual_information(torch.tensor([[0.5, 0.0], [0.0, 0.5]]))  # Y = X: 1 bit
         tensor(1.)
     """
     pxy = _joint(pxy)
     product = pxy.sum(-1, keepdim=True) * pxy.sum(-2, keepdim=True)  # p(x) p(y), (..., |X|, |Y|)
     return kl_divergence(pxy.flatten(-2), product.flatten(-2), base)
+
+
+def differential_entropy_gaussian(cov: torch.Tensor | ArrayLike, base: float = 2) -> torch.Tensor:
+    r"""Differential entropy of the Gaussian $\mathcal{N}(\mu, \Sigma)$ in $d$ dimensions.
+
+    $$
+    h = -\int \mathcal{N}(x; \mu, \Sigma) \log \mathcal{N}(x; \mu, \Sigma)\, dx
+      = \frac{1}{2} \log\left((2 \pi e)^d \det \Sigma\right)
+    $$
+
+    which is $\frac{1}{2} \log 2 \pi e \sigma^2$ for one dimension of variance $\sigma^2$; the
+    mean does not enter. Unlike the entropy of a distribution over outcomes, it is not a number
+    of bits: it is negative when $\det \Sigma < (2 \pi e)^{-d}$, and it changes with the units
+    of $x$ (scaling $x$ by $a$ adds $d \log |a|$). $\log \det \Sigma$ is computed through the
+    Cholesky factor $\Sigma = L L^\top$, as $2 \sum_i \log L_{ii}$.
+
+    Args:
+        cov: $\Sigma$, symmetric positive definite, shape ``(..., d, d)`` with ``d >= 1``;
+            leading axes are a batch. One dimension of variance $\sigma^2$ is ``[[sigma**2]]``.
+        base: the logarithm's base: 2 for bits, ``math.e`` for nats.
+
+    Returns:
+        The differential entropy, shape ``cov.shape[:-2]``.
+
+    Raises:
+        ValueError: if ``cov`` is not a finite real symmetric positive definite matrix (or a
+            batch of them) in single or double precision, or ``base`` is invalid.
+
+    Examples:
+        >>> import math
+        >>> import torch
+        >>> from coursekit.maths.information import differential_entropy_gaussian
+        >>> h = differential_entropy_gaussian(torch.tensor([[1.0]]), base=math.e)
+        >>> round(h.item(), 4), round(0.5 * math.log(2 * math.pi * math.e), 4)
+        (1.4189, 1.4189)
+        >>> differential_entropy_gaussian(torch.tensor([[0.01]])) < 0  # narrow: negative
+        tensor(True)
+    """
+    cov = single_or_double(symmetric(finite(as_real_float(cov, "cov"), "cov"), "cov"), "cov")
+    d = cov.shape[-1]
+    if d == 0:
+        raise ValueError(f"cov must be (..., d, d) with d >= 1, got shape {tuple(cov.shape)}")
+    L, info = torch.linalg.cholesky_ex(cov)
+    if bool((info != 0).any()):
+        raise ValueError("cov must be symmetric positive definite, got a matrix that is not")
+    log_det = 2 * L.diagonal(dim1=-2, dim2=-1).log().sum(-1)  # (...,)
+    return 0.5 * (d * math.log(2 * math.pi * math.e) + log_det) / _log(base)

@@ -189,7 +189,7 @@ def givens(theta: float | Tensor) -> Tensor:
         >>> import math
         >>> import torch
         >>> from coursekit.maths.linalg import givens
-        >>> givens(math.pi / 6) @ torch.tensor([1.0, 0.0])     # 30 degrees up from the x axis
+        >>> givens(math.pi / 6) @ torch.tensor([1.0, 0.0])  # 30 degrees up from the x axis
         tensor([0.8660, 0.5000])
     """
     theta = finite_outside_vmap(as_real_float(theta, "theta"), "theta")
@@ -258,7 +258,8 @@ def is_toeplitz(A: Tensor | np.ndarray, *, rtol: float = 1e-5, atol: float = 1e-
     Examples:
         >>> import torch
         >>> from coursekit.maths.linalg import is_toeplitz, toeplitz
-        >>> is_toeplitz(toeplitz(torch.randn(4), torch.randn(3))), is_toeplitz(torch.randn(3, 3))
+        >>> T = toeplitz(torch.randn(4), torch.randn(3))
+        >>> is_toeplitz(T), is_toeplitz(torch.randn(3, 3))
         (True, False)
     """
     A, (rtol, atol) = finite(matrix(A, "A"), "A"), _tolerances(rtol, atol)
@@ -275,7 +276,8 @@ def is_circulant(A: Tensor | np.ndarray, *, rtol: float = 1e-5, atol: float = 1e
     Examples:
         >>> import torch
         >>> from coursekit.maths.linalg import circulant, is_circulant, toeplitz
-        >>> is_circulant(circulant(torch.randn(4))), is_circulant(toeplitz(torch.arange(4.0)))
+        >>> C, T = circulant(torch.randn(4)), toeplitz(torch.arange(4.0))
+        >>> is_circulant(C), is_circulant(T)
         (True, False)
     """
     A, (rtol, atol) = finite(matrix(A, "A"), "A"), _tolerances(rtol, atol)
@@ -336,7 +338,8 @@ def matrix_norm(A: Tensor | np.ndarray, kind: str = "fro") -> Tensor:
         >>> import torch
         >>> from coursekit.maths.linalg import matrix_norm
         >>> A = torch.tensor([[1.0, -2.0], [3.0, 4.0]])
-        >>> [round(float(matrix_norm(A, k)), 4) for k in ("1", "inf", "fro", "spectral", "nuclear")]
+        >>> kinds = ("1", "inf", "fro", "spectral", "nuclear")
+        >>> [round(float(matrix_norm(A, k)), 4) for k in kinds]
         [6.0, 7.0, 5.4772, 5.1167, 7.0711]
     """
     A, kind = finite_outside_vmap(matrix(A, "A"), "A"), str(kind)

@@ -111,7 +111,8 @@ def pca(X: Tensor | np.ndarray, k: int) -> PrincipalComponents:
         >>> fit = pca(X, 1)
         >>> fit.components, fit.explained_variance, fit.transform(X)[:, 0]
         (tensor([[0.7071, 0.7071]]), tensor([2.]), tensor([-1.4142,  0.0000,  1.4142]))
-        >>> torch.allclose(fit.inverse_transform(fit.transform(X)), X, atol=1e-6)  # X is on a line
+        >>> back = fit.inverse_transform(fit.transform(X))
+        >>> torch.allclose(back, X, atol=1e-6)  # X is on a line: one component keeps it all
         True
     """
     X = single_or_double(_data(X, "X"), "X")
@@ -204,7 +205,7 @@ def ridge(A: Tensor | np.ndarray, b: Tensor | np.ndarray, lam: float) -> Tensor:
         >>> import torch
         >>> from coursekit.maths.linear_models import ridge
         >>> A, b = torch.eye(2), torch.tensor([2.0, 4.0])
-        >>> ridge(A, b, 1.0)                      # every coefficient shrunk by 1 / (1 + lam)
+        >>> ridge(A, b, 1.0)                   # every coefficient shrunk by 1 / (1 + lam)
         tensor([1., 2.])
     """
     A, b = _system(A, b)

@@ -176,7 +176,8 @@ class GaussianMixture:
     Examples:
         >>> import torch
         >>> from coursekit.maths.probability import GaussianMixture
-        >>> gm = GaussianMixture([0.3, 0.7], [[0.0, 0.0], [4.0, 4.0]], torch.eye(2).repeat(2, 1, 1))
+        >>> covs = torch.eye(2).repeat(2, 1, 1)  # (2, 2, 2): two identity covariances
+        >>> gm = GaussianMixture([0.3, 0.7], [[0.0, 0.0], [4.0, 4.0]], covs)
         >>> gm.sample(5, generator=torch.Generator().manual_seed(0)).shape
         torch.Size([5, 2])
         >>> round(gm.log_prob(torch.tensor([4.0, 4.0])).item(), 4)
@@ -312,7 +313,8 @@ class GaussianMixture:
             >>> import torch
             >>> from coursekit.maths.probability import GaussianMixture
             >>> gm = GaussianMixture([0.5, 0.5], [[-5.0], [5.0]], [[[1.0]], [[1.0]]])
-            >>> x, z = gm.sample(4, generator=torch.Generator().manual_seed(0), return_labels=True)
+            >>> g = torch.Generator().manual_seed(0)
+            >>> x, z = gm.sample(4, generator=g, return_labels=True)
             >>> bool(((x[:, 0] > 0) == (z == 1)).all())
             True
         """

@@ -37,14 +37,14 @@ class GraphedStep:
             optimizer's state and the choice of convolution kernels.
 
     Examples:
-        On a GPU, ``GraphedStep(step)`` is called like ``step`` (the chapter on GPU training
-        shows it). Without one it says so:
+        On a GPU, ``GraphedStep(step)`` is called like ``step`` (the chapter on GPU
+        training shows it). Without one it says so:
 
         >>> from coursekit.training.cuda_graphs import GraphedStep
         >>> GraphedStep(lambda x, y: None)
         Traceback (most recent call last):
         ...
-        RuntimeError: GraphedStep needs a CUDA GPU, and torch.cuda.is_available() is False
+        RuntimeError: GraphedStep needs a CUDA GPU, ...
     """
 
     def __init__(self, step: Callable[[Tensor, Tensor], None], warmup: int = 3) -> None:

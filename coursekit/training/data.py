@@ -27,23 +27,30 @@ _CIFAR_RECORD = 1 + 3 * 32 * 32  # one label byte, then 1024 red, 1024 green, 10
 _CIFAR_RECORDS_PER_FILE = 10_000  # in each of the six files, training or test
 
 
-def load_digits(test_size: float = 0.25, seed: int = 0) -> tuple[TensorDataset, TensorDataset]:
+def load_digits(
+    test_size: float = 0.25, seed: int = 0, val_size: float | None = None
+) -> tuple[TensorDataset, ...]:
     """Load scikit-learn's handwritten digits as a stratified, reproducible train/test split.
 
     The 1,797 images are 8x8 with 17 grey levels (0 to 16); they are divided by 16 so pixels
-    lie in $[0, 1]$.
+    lie in $[0, 1]$. With ``val_size``, a validation set is split off the training images
+    (stratified too), for choosing a model or an epoch without looking at the test set; the
+    test set is the same with or without it.
 
     Args:
         test_size: fraction of the images held out for testing, strictly between 0 and 1.
         seed: seed of the split; the same seed always gives the same split.
+        val_size: fraction of the *training* images held out for validation, strictly between
+            0 and 1, or ``None`` (the default) for no validation set.
 
     Returns:
-        ``(train, test)`` datasets of ``(x, y)`` pairs: ``x`` float32 of shape ``(1, 8, 8)``,
-        ``y`` an int64 label in ``0..9``.
+        ``(train, test)``, or ``(train, val, test)`` when ``val_size`` is given: datasets of
+        ``(x, y)`` pairs, ``x`` float32 of shape ``(1, 8, 8)``, ``y`` an int64 label in
+        ``0..9``.
 
     Raises:
-        ValueError: if ``test_size`` is not a number strictly between 0 and 1, or ``seed``
-            is not a nonnegative integer.
+        ValueError: if ``test_size`` or ``val_size`` is not a number strictly between 0 and 1,
+            or ``seed`` is not a nonnegative integer.
 
     Examples:
         >>> from coursekit.training.data import load_digits
@@ -55,12 +62,17 @@ def load_digits(test_size: float = 0.25, seed: int = 0) -> tuple[TensorDataset, 
         ((1, 8, 8), torch.float32, torch.int64)
         >>> float(train.tensors[0].min()), float(train.tensors[0].max())
         (0.0, 1.0)
+        >>> train, val, test = load_digits(val_size=0.2)
+        >>> len(train), len(val), len(test)
+        (1077, 270, 450)
     """
     from sklearn.datasets import load_digits as sklearn_digits
     from sklearn.model_selection import train_test_split
 
     if not 0 < real(test_size, "test_size") < 1:
         raise ValueError(f"test_size must be strictly between 0 and 1, got {test_size!r}")
+    if val_size is not None and not 0 < real(val_size, "val_size") < 1:
+        raise ValueError(f"val_size must be strictly between 0 and 1, got {val_size!r}")
     seed = integer(seed, "seed", minimum=0)  # scikit-learn's random_state takes no negatives
     images, labels = sklearn_digits(return_X_y=True)
     x = torch.as_tensor(images, dtype=torch.float32).reshape(-1, 1, 8, 8) / 16.0
@@ -68,8 +80,12 @@ def load_digits(test_size: float = 0.25, seed: int = 0) -> tuple[TensorDataset, 
     train_idx, test_idx = train_test_split(
         np.arange(len(y)), test_size=test_size, random_state=seed, stratify=labels
     )
-    train_idx, test_idx = torch.as_tensor(train_idx), torch.as_tensor(test_idx)
-    return TensorDataset(x[train_idx], y[train_idx]), TensorDataset(x[test_idx], y[test_idx])
+    splits = [train_idx, test_idx]
+    if val_size is not None:
+        splits[:1] = train_test_split(
+            train_idx, test_size=val_size, random_state=seed, stratify=labels[train_idx]
+        )
+    return tuple(TensorDataset(x[torch.as_tensor(i)], y[torch.as_tensor(i)]) for i in splits)
 
 
 def synthetic_images(

@@ -37,7 +37,7 @@ def resolve_device(device: str | torch.device = "auto", *,
         >>> resolve_device("tpu")
         Traceback (most recent call last):
         ...
-        ValueError: device must be one of 'auto', 'cpu', 'cuda', 'mps' (or 'cuda:N'), got 'tpu'
+        ValueError: device must be one of 'auto', 'cpu', 'cuda', 'mps' ..., got 'tpu'
     """
     if isinstance(device, torch.device):
         device = str(device)

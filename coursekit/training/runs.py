@@ -127,7 +127,8 @@ def open_run(
     Examples:
         >>> import tempfile
         >>> from coursekit.training.runs import open_run
-        >>> with open_run(tempfile.mkdtemp(), resume=False, overwrite=False) as checkpoint:
+        >>> folder = tempfile.mkdtemp()
+        >>> with open_run(folder, resume=False, overwrite=False) as checkpoint:
         ...     print(checkpoint)
         None
     """

@@ -28,7 +28,7 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, Dataset, DistributedSampler
 from tqdm import tqdm
 
-from coursekit._validation import integer
+from coursekit._validation import integer, positive_int
 from coursekit.training._steps import TrainStep, train_epoch
 from coursekit.training.batches import loader_batches, resident_batches
 from coursekit.training.checkpoint import checkpoint_path, save_checkpoint, unwrap
@@ -69,6 +69,7 @@ def fit(
     lr_schedule: str = "constant",
     overwrite: bool = False,
     run_config: dict[str, Any] | None = None,
+    patience: int | None = None,
 ) -> dict[str, list[float]]:
     """Train a classifier in place and return its per-epoch history.
 
@@ -119,6 +120,10 @@ def fit(
         overwrite: start over in ``checkpoint_dir``, deleting the checkpoint there.
         run_config: more settings that identify the run, e.g. ``{"data": "digits"}``; they are
             saved in the checkpoint and a resumed run must have the same.
+        patience: early stopping (Prechelt 1998): stop after this many epochs in a row without
+            a validation loss below the best so far, and put the weights of the best epoch
+            back into ``model``; needs ``val_data``, and cannot be combined with ``resume``
+            (the best weights are not in the checkpoint, which holds the last epoch's).
 
     Returns:
         ``{"loss": [...], "accuracy": [...]}`` with one entry per epoch, plus ``val_loss``
@@ -144,7 +149,8 @@ def fit(
         >>> torch.manual_seed(0)  # doctest: +ELLIPSIS
         <torch._C.Generator object at ...>
         >>> model = MLP([64, 64, 10])
-        >>> history = fit(model, train, epochs=3, batch_size=32, lr=0.05, progress=False)
+        >>> history = fit(model, train, epochs=3, batch_size=32, lr=0.05,
+        ...               progress=False)
         >>> history["loss"][-1] < history["loss"][0]
         True
         >>> evaluate(model, test)["accuracy"] > 0.9
@@ -154,6 +160,13 @@ def fit(
     lr, seed = float(lr), int(seed)  # plain numbers: a NumPy one would not load back
     if (resume or overwrite) and checkpoint_dir is None:
         raise ValueError(f"{'resume' if resume else 'overwrite'}=True needs a checkpoint_dir")
+    if patience is not None:
+        patience = positive_int(patience, "patience")
+        if val_data is None:
+            raise ValueError("patience needs val_data: early stopping watches the validation loss")
+        if resume:
+            raise ValueError("patience cannot be combined with resume: the checkpoint does not "
+                             "hold the best weights")
     loss_fn = loss_fn if loss_fn is not None else nn.CrossEntropyLoss()
 
     info = dist_info()
@@ -214,6 +227,7 @@ def fit(
                               distributed=info.enabled):  # fmt: skip
             step = GraphedStep(train_step)  # one launch per step instead of dozens
 
+        best_loss, best_state, waited = math.inf, None, 0
         for epoch in range(start, epochs):
             factor = lr_factor(lr_schedule, epoch, epochs)
             for group, base in zip(opt.param_groups, base_lrs, strict=True):
@@ -237,6 +251,17 @@ def fit(
                     checkpoint_path(checkpoint_dir), model, opt, epoch=epoch + 1, history=history,
                     config=config,
                 )  # fmt: skip
+            if patience is not None:
+                if history["val_loss"][-1] < best_loss:
+                    best_loss, waited = history["val_loss"][-1], 0
+                    best_state = {k: v.detach().clone()
+                                  for k, v in unwrap(model).state_dict().items()}
+                else:
+                    waited += 1
+                if waited >= patience:
+                    break
+        if best_state is not None:
+            unwrap(model).load_state_dict(best_state)
     return history
 
 
@@ -318,7 +343,8 @@ def evaluate(
         >>> from torch import nn
         >>> from torch.utils.data import TensorDataset
         >>> from coursekit.training.train import evaluate
-        >>> data = TensorDataset(torch.tensor([[1.0, 0.0], [0.0, 1.0]]), torch.tensor([0, 0]))
+        >>> x, y = torch.tensor([[1.0, 0.0], [0.0, 1.0]]), torch.tensor([0, 0])
+        >>> data = TensorDataset(x, y)
         >>> scores = evaluate(nn.Identity(), data)
         >>> round(scores["loss"], 4), scores["accuracy"]
         (0.8133, 0.5)

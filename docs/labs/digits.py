@@ -15,9 +15,10 @@
 #
 # In this lab you train a network on real data from start to finish: load the handwritten
 # digits that ship with scikit-learn, look at them, set a baseline, train a multilayer
-# perceptron and a small CNN with `coursekit.training.train.fit`, and read the results: the test
-# accuracy, the loss curves and the mistakes. The whole notebook runs in seconds on a laptop
-# CPU; it was executed when this site was built, so the outputs below are real.
+# perceptron and a small CNN with `coursekit.training.train.fit`, and read the results: the
+# validation and test accuracies, the loss curves and the mistakes. The whole notebook runs
+# in seconds on a laptop CPU; it was executed when this site was built, so the outputs below
+# are real.
 #
 # The chapter [Training a network](../../training/training-a-network/) explains each piece.
 # Download this notebook (the button above) and change things: the exercises at the end say
@@ -33,17 +34,23 @@ from coursekit.training.data import load_digits
 from coursekit.training.models import MLP, DigitsCNN
 from coursekit.training.train import evaluate, fit
 
+# Transparent plots: the page's light or dark background shows through.
+plt.rcParams.update({"figure.facecolor": "none", "axes.facecolor": "none"})
+
 # %% [markdown]
 # ## The data
 #
 # 1,797 images of 8x8 pixels, 17 grey levels, scaled to [0, 1]. `load_digits` splits them
-# 75/25, stratified, the same way every time.
+# 75/25, stratified, the same way every time, and `val_size=0.2` splits a validation set off
+# the training part: the curves and every choice below use it, and the test set is used once,
+# at the end.
 
 # %%
-train, test = load_digits(test_size=0.25, seed=0)
+train, val, test = load_digits(test_size=0.25, seed=0, val_size=0.2)
 x_train, y_train = train.tensors
 x_test, y_test = test.tensors
-print(f"train: {tuple(x_train.shape)}, test: {tuple(x_test.shape)}")
+print(f"train: {tuple(x_train.shape)}, validation: {len(val)}, "
+      f"test: {tuple(x_test.shape)}")
 print("images per digit in the training set:", torch.bincount(y_train).tolist())
 
 fig, axes = plt.subplots(2, 8, figsize=(8, 2.4))
@@ -59,9 +66,11 @@ plt.show()
 # Before any network: a logistic regression on the 64 pixel values.
 
 # %%
-baseline = LogisticRegression(max_iter=2000).fit(x_train.reshape(len(x_train), -1), y_train)
-baseline_accuracy = baseline.score(x_test.reshape(len(x_test), -1), y_test)
-print(f"logistic regression test accuracy: {baseline_accuracy:.4f}")
+baseline = LogisticRegression(max_iter=2000)
+baseline.fit(x_train.reshape(len(x_train), -1), y_train)
+x_val, y_val = val.tensors
+baseline_accuracy = baseline.score(x_val.reshape(len(x_val), -1), y_val)
+print(f"logistic regression validation accuracy: {baseline_accuracy:.4f}")
 
 # %% [markdown]
 # ## A multilayer perceptron
@@ -74,36 +83,39 @@ print(f"logistic regression test accuracy: {baseline_accuracy:.4f}")
 torch.manual_seed(0)
 mlp = MLP([64, 256, 10])
 mlp_history = fit(mlp, train, epochs=10, batch_size=32, lr=0.01, optimizer="adamw",
-                  lr_schedule="cosine", val_data=test, progress=False)
-print(f"MLP test accuracy: {evaluate(mlp, test)['accuracy']:.4f}")
+                  lr_schedule="cosine", val_data=val, progress=False)
+print(f"MLP validation accuracy: {mlp_history['val_accuracy'][-1]:.4f}")
 
 # %% [markdown]
 # ## A small CNN
 #
 # `DigitsCNN` looks at neighbourhoods of pixels: two 3x3 convolutions, each with batch
 # normalization, a ReLU and 2x2 max-pooling, then dropout and a linear layer. These are the
-# settings that `coursekit train --model digits-cnn --data digits` uses.
+# settings that `coursekit train --model digits-cnn --data digits` uses (on all the training
+# images; here the validation images are held out).
 
 # %%
 torch.manual_seed(0)
 cnn = DigitsCNN()
 cnn_history = fit(cnn, train, epochs=10, batch_size=64, lr=0.005, optimizer="adamw",
-                  lr_schedule="cosine", val_data=test, progress=False)
-cnn_scores = evaluate(cnn, test)
-print(f"CNN test accuracy: {cnn_scores['accuracy']:.4f} (test loss {cnn_scores['loss']:.4f})")
+                  lr_schedule="cosine", val_data=val, progress=False)
+print(f"CNN validation accuracy: {cnn_history['val_accuracy'][-1]:.4f}")
 
 # %% [markdown]
 # ## Loss curves
 #
-# The training loss should fall; the test loss tells whether the model generalizes. A test
-# loss that turns back up while the training loss keeps falling is overfitting.
+# The training loss is the mean over each epoch's batches, measured in train mode while the
+# weights change; the validation loss is measured after each epoch, in eval mode, on images the
+# optimizer never sees. The training loss should fall; a validation loss that turns back up
+# while the training loss keeps falling is overfitting.
 
 # %%
 fig, ax = plt.subplots(figsize=(6, 3.5))
 for name, history in [("MLP", mlp_history), ("CNN", cnn_history)]:
     epochs = range(1, len(history["loss"]) + 1)
     line, = ax.plot(epochs, history["loss"], label=f"{name} training")
-    ax.plot(epochs, history["val_loss"], "--", color=line.get_color(), label=f"{name} test")
+    ax.plot(epochs, history["val_loss"], "--", color=line.get_color(),
+            label=f"{name} validation")
 ax.set(xlabel="epoch", ylabel="cross entropy", yscale="log", title="Loss per epoch")
 ax.legend()
 plt.show()
@@ -111,36 +123,44 @@ plt.show()
 # %% [markdown]
 # ## The mistakes
 #
-# The confusion matrix counts, for each true digit (row), which digit the CNN predicted
+# The model to keep is the one with the best validation accuracy (the summary at the end lists
+# them); the CNN's test accuracy, measured once, is the number to report for it. The confusion
+# matrix counts, for each true digit (row), which digit the CNN predicted
 # (column); everything off the diagonal is an error. Then the misclassified images themselves.
 
 # %%
 cnn.eval()
 with torch.no_grad():
     predicted = cnn(x_test).argmax(1)
+cnn_scores = evaluate(cnn, test)
+print(f"CNN test accuracy: {cnn_scores['accuracy']:.4f} "
+      f"(test loss {cnn_scores['loss']:.4f})")
 print(confusion_matrix(y_test, predicted))
 
 wrong = torch.nonzero(predicted != y_test).flatten()
 print(f"{len(wrong)} of {len(y_test)} test images misclassified")
 if len(wrong):
-    fig, axes = plt.subplots(1, len(wrong), figsize=(1.3 * len(wrong), 1.8), squeeze=False)
+    fig, axes = plt.subplots(1, len(wrong), figsize=(1.3 * len(wrong), 1.8),
+                             squeeze=False)
     for ax, i in zip(axes.flat, wrong, strict=True):
         ax.imshow(x_test[i, 0], cmap="gray_r")
-        ax.set_title(f"{int(y_test[i])} as {int(predicted[i])}", fontsize=9)
+        ax.set_title(f"{int(y_test[i])} as {int(predicted[i])}", fontsize=10)
         ax.axis("off")
     plt.show()
 
 # %% [markdown]
 # ## Summary
+#
+# The validation accuracies choose the model; the test set is not used to choose.
 
 # %%
 summary = {
     "logistic regression": baseline_accuracy,
-    "MLP": evaluate(mlp, test)["accuracy"],
-    "DigitsCNN": cnn_scores["accuracy"],
+    "MLP": mlp_history["val_accuracy"][-1],
+    "DigitsCNN": cnn_history["val_accuracy"][-1],
 }
 for name, accuracy in summary.items():
-    print(f"{name:>20}: {accuracy:.4f}")
+    print(f"{name:>20}: {accuracy:.4f} validation accuracy")
 
 # %% [markdown]
 # ## Exercises
@@ -148,7 +168,7 @@ for name, accuracy in summary.items():
 # 1. Train the CNN with the lecture's optimizer, `optimizer="sgd"` (momentum 0.9), and
 #    `lr=0.05`. How many epochs does it need to match AdamW?
 # 2. Remove the cosine schedule (`lr_schedule="constant"`). What happens to the last epochs'
-#    test loss?
+#    validation loss?
 # 3. Train on only 10% of the training set (`torch.utils.data.Subset`). Which model suffers
 #    more, the MLP or the CNN? Why would that be?
 # 4. Run the same training from a terminal, with a progress bar, a checkpoint and

@@ -48,10 +48,15 @@ from coursekit.applications import (
     carbon,
     charlm,
     detection,
+    diffusion,
     distill,
+    epidemics,
     gan,
+    influence,
     metrics,
     robustness,
+    scaling,
+    ssm,
     transformer,
     wavenet,
 )
@@ -418,6 +423,57 @@ def seeded(build: Callable) -> Callable:
 with torch.random.fork_rng():
     GEN, DISC = seeded(gan.Generator)(latent_dim=2, hidden=4), gan.Discriminator(hidden=4)
     BIGRAM = charlm.BigramLM(3)
+    DENOISER = seeded(diffusion.NoisePredictor)(timesteps=3, hidden=4)
+
+
+def tiny_ddpm(model, data, betas, *, steps, batch_size, lr, seed):
+    """train_ddpm on a copy, so every call starts from the same weights."""
+    return diffusion.train_ddpm(copy.deepcopy(model), data, betas, steps=steps,
+                                batch_size=batch_size, lr=lr, seed=seed)  # fmt: skip
+
+
+def ddpm_draws(model, betas, n, *, data_dim, generator):
+    return diffusion.sample_ddpm(model, betas, n, data_dim=data_dim, generator=fresh(generator))
+
+
+def marginal(x0, t, betas):
+    """forward_marginal's (mean, std) as one tensor, which assert_same compares."""
+    mean, std = diffusion.forward_marginal(x0, t, betas)
+    return torch.cat([mean.flatten(), std.flatten()])
+
+
+def flat_checkpoints(model, x, y, *, epochs, batch_size, lr, seed):
+    """train_with_checkpoints on a copy, its checkpoints as one tensor."""
+    checkpoints = influence.train_with_checkpoints(
+        copy.deepcopy(model), x, y, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed)
+    return torch.cat([t.flatten() for state in checkpoints for t in state.values()])
+
+
+def _checkpoints(value) -> list:
+    require(isinstance(value, list | tuple) and len(value) > 0
+            and all(isinstance(state, dict) for state in value), f"{value!r} is no checkpoints")
+    return list(value)
+
+
+def _builder(value):
+    require(callable(value) and isinstance(value(), nn.Module), f"{value!r} builds no model")
+    return value
+
+
+def linear_classifier() -> nn.Module:
+    return nn.Linear(4, 3).double()  # learning_curve seeds the global generator itself
+
+
+SSM_A = np.array([[0.5, 0.1], [-0.2, 0.3]])
+SSM_B, SSM_C = np.array([[1.0], [0.5]]), np.array([[1.0, -1.0], [0.0, 2.0], [1.0, 1.0]])
+SSM_U = np.array([[1.0], [0.0], [-2.0], [0.5]])
+SIR_OBS = np.array([0.01, 0.012, 0.0145])
+BETAS = np.array([0.1, 0.3, 0.5])
+CHECKPOINT = {k: v.clone() for k, v in classifier().state_dict().items()}
+NAN_CHECKPOINT = {k: torch.full_like(v, nan) for k, v in CHECKPOINT.items()}
+CHECKPOINTS = OneOf([[], None, "checkpoints", CHECKPOINT, [{"weight": torch.zeros(2, 2)}], [{}],
+                     [NAN_CHECKPOINT], [CHECKPOINT, 3]],
+                    [(CHECKPOINT,), [CHECKPOINT, CHECKPOINT]], _checkpoints)  # fmt: skip
 VOCAB = charlm.CharVocab("abc")
 CONFIG = dict(vocab_size=5, block_size=8, n_layer=1, n_head=2, n_embd=8, dropout=0.0)
 
@@ -563,6 +619,62 @@ CASES = {
         compare="close"),
     "carbon.co2e_lbs": Case(carbon.co2e_lbs, {
         "kwh": (Real(), 100.0), "lbs_per_kwh": (Real(), 0.954)}, compare="close"),
+    "ssm.ssm_recurrence": Case(ssm.ssm_recurrence, {
+        "A": (Floats(2), SSM_A), "B": (Floats(2), SSM_B), "C": (Floats(2), SSM_C),
+        "u": (Floats(2, empty_ok=True), SSM_U)}),
+    "ssm.ssm_convolution": Case(ssm.ssm_convolution, {
+        "A": (Floats(2), SSM_A), "B": (Floats(2), SSM_B), "C": (Floats(2), SSM_C),
+        "u": (Floats(2, empty_ok=True), SSM_U)}),
+    "ssm.ssm_kernel": Case(ssm.ssm_kernel, {
+        "A": (Floats(2), SSM_A), "B": (Floats(2), SSM_B), "C": (Floats(2), SSM_C),
+        "length": (SIZE, 4)}),
+    "epidemics.simulate_sir": Case(epidemics.simulate_sir, {
+        "beta": (Real(open_low=True), 0.5), "gamma": (Real(open_low=True), 0.2),
+        "i0": (Real(open_low=True, high=1.0), 0.01), "days": (SIZE, 3),
+        "steps_per_day": (SIZE, 1)}),
+    "epidemics.fit_sir": Case(epidemics.fit_sir, {
+        "infected": (Floats(1), SIR_OBS), "i0": (Real(open_low=True, high=1.0), 0.01),
+        "beta0": (Real(open_low=True), 0.3), "gamma0": (Real(open_low=True), 0.2),
+        "steps_per_day": (SIZE, 1), "max_iter": (SIZE, 1)}),
+    "diffusion.linear_betas": Case(diffusion.linear_betas, {
+        "timesteps": (SIZE, 5), "beta_1": (Real(open_low=True, high=1.0), 1e-3),
+        "beta_T": (Real(open_low=True, high=1.0), 0.5)}),
+    "diffusion.forward_marginal": Case(marginal, {
+        "x0": (Floats(None, empty_ok=True), POINTS[:3]), "t": (Count(0, 3), 2),
+        "betas": (Floats(1), BETAS)}),
+    "diffusion.NoisePredictor": Case(seeded(diffusion.NoisePredictor), {
+        "timesteps": (SIZE, 3), "data_dim": (SIZE, 2), "hidden": (SIZE, 4),
+        "embed_dim": (SIZE, 4)}, "shapes"),
+    "diffusion.train_ddpm": Case(tiny_ddpm, {
+        "model": (OneOf(MODULE_VALUES, [], _module), DENOISER),
+        "data": (ModelInput(2, dtype=torch.float32), POINTS), "betas": (Floats(1), BETAS),
+        "steps": (Count(0), 1), "batch_size": (SIZE, 8), "lr": (Real(), 1e-2),
+        "seed": (Count(None), 0)}),
+    "diffusion.sample_ddpm": Case(ddpm_draws, {
+        "model": (OneOf(MODULE_VALUES, [], _module), DENOISER), "betas": (Floats(1), BETAS),
+        "n": (Count(0), 3), "data_dim": (SIZE, 2),
+        "generator": (GENERATORS, torch.Generator().manual_seed(0))}),
+    "influence.per_sample_gradients": Case(influence.per_sample_gradients, {
+        "model": (OneOf(MODULE_VALUES, [], _module), classifier()),
+        "x": (ModelInput(2), BATCH), "y": (Labels(3, 3), np.array([0, 2, 1]))}),
+    "influence.train_with_checkpoints": Case(flat_checkpoints, {
+        "model": (OneOf(MODULE_VALUES, [], _module), classifier()),
+        "x": (ModelInput(2), BATCH), "y": (Labels(3, 3), np.array([0, 2, 1])),
+        "epochs": (SIZE, 1), "batch_size": (SIZE, 2), "lr": (Real(open_low=True), 0.1),
+        "seed": (Count(None), 0)}),
+    "influence.tracin": Case(influence.tracin, {
+        "model": (OneOf(MODULE_VALUES, [], _module), classifier()),
+        "checkpoints": (CHECKPOINTS, [CHECKPOINT]), "lr": (Real(open_low=True), 0.1),
+        "x_train": (ModelInput(2), BATCH), "y_train": (Labels(3, 3), np.array([0, 2, 1])),
+        "x_test": (ModelInput(2), BATCH[:2]), "y_test": (Labels(2, 3), np.array([1, 1]))}),
+    "scaling.learning_curve": Case(scaling.learning_curve, {
+        "build": (OneOf([None, "mlp", 3, lambda: 3, nn.Linear(4, 3)], [], _builder),
+                  linear_classifier),
+        "x": (ModelInput(2), BATCH), "y": (Labels(3, 3), np.array([0, 2, 1])),
+        "x_test": (ModelInput(2), BATCH[:2]), "y_test": (Labels(2, 3), np.array([1, 1])),
+        "sizes": (OneOf([[0], [4], [], "12", None, 3, [1.5], [True], [2, -1]],
+                        [(3,), np.array([2]), [1, 3]], _sizes(1)), [3]),
+        "steps": (SIZE, 1), "lr": (Real(open_low=True), 0.1), "seed": (Count(None), 0)}),
 }  # fmt: skip
 
 

@@ -1,33 +1,62 @@
-"""The build tooling itself: MathML conversion, the figure hook, labs, link check, port check."""
+"""The build tooling itself: math typeset by KaTeX, the figure hook, labs, link and port checks."""
 
+import re
 import socket
 from types import SimpleNamespace
 
 import nbformat
 import pytest
+import yaml
 from mkdocs.exceptions import PluginError
 
-from bookhooks import linkcheck, mkdocs_hooks, portcheck
+from bookhooks import linkcheck, mkdocs_hooks, portcheck, typeset
+from bookhooks.examples import ROOT
 
 
 def fake_page(src_uri):
-    return SimpleNamespace(file=SimpleNamespace(src_uri=src_uri))
+    return SimpleNamespace(file=SimpleNamespace(src_uri=src_uri), url=src_uri)
 
 
-def test_inline_and_display_math_become_mathml():
+def test_inline_and_display_math_are_typeset_by_katex_with_mathml_beside():
     html = ('<p>norm <span class="arithmatex">\\(\\lVert x \\rVert_2\\)</span></p>'
             '<div class="arithmatex">\\[\n\\frac{a}{b} &lt; 1\n\\]</div>')
-    out = mkdocs_hooks.on_page_content(html, fake_page("math/x.md"), {}, None)
-    assert 'display="inline"' in out and 'display="block"' in out
+    out = mkdocs_hooks.typeset_math(html)
+    assert out.count('<span class="katex">') == 2
+    assert '<div class="math-block" tabindex="0"><span class="katex-display">' in out
     assert "arithmatex" not in out and "\\(" not in out and "\\[" not in out
-    assert "<mo>&#x0003C;</mo>" in out  # the escaped "<" reached the converter as "<"
+    assert '<span class="mopen">∥</span>' in out and '<span class="mclose">∥</span>' in out
+    assert "<mo>&lt;</mo>" in out  # the escaped "<" reached KaTeX as "<", and its MathML has it
 
 
-@pytest.mark.parametrize("tex", [r"\frac{1}{", r"\notacommand x"])
-def test_bad_latex_fails_the_build_naming_page_and_formula(tex):
+@pytest.mark.parametrize("tex", [r"\frac{1}{", r"\notacommand x", "é"])
+def test_latex_katex_rejects_fails_the_build_naming_page_and_formula(tex):
     html = f'<span class="arithmatex">\\({tex}\\)</span>'
-    with pytest.raises(PluginError, match=r"math/x\.md: cannot convert LaTeX"):
+    with pytest.raises(PluginError, match=re.escape(f"math/x.md: cannot typeset LaTeX {tex!r}: "
+                                                    "KaTeX parse error")):
         mkdocs_hooks.on_page_content(html, fake_page("math/x.md"), {}, None)
+
+
+def test_every_formula_of_a_page_goes_to_katex_in_one_call(monkeypatch):
+    calls = []
+    engine = typeset._shared_engine()
+    render = engine.render
+    monkeypatch.setattr(engine, "render",
+                        lambda formulas: calls.append(formulas) or render(formulas))
+    html = "".join(f'<p><span class="arithmatex">\\(x_{i}\\)</span></p>' for i in range(5))
+    out = mkdocs_hooks.typeset_math(html)
+    assert len(calls) == 1 and len(calls[0]) == 5
+    annotations = re.findall(r'<annotation encoding="application/x-tex">(.*?)<', out)
+    assert annotations == [f"x_{i}" for i in range(5)]  # each formula back in its own place
+
+
+def test_the_site_serves_katex_stylesheet_and_every_font_it_names():
+    served = typeset.assets()
+    stylesheet = served[typeset.STYLESHEET].read_text(encoding="utf-8")
+    fonts = set(re.findall(r"url\((fonts/[^)]+)\)", stylesheet))
+    assert len(fonts) >= 20
+    assert {f"{typeset.SITE_DIR}/{font}" for font in fonts} <= set(served)
+    config = yaml.safe_load((ROOT / "mkdocs.yml").read_text(encoding="utf-8"))
+    assert typeset.STYLESHEET in config["extra_css"]
 
 
 def test_a_page_linking_a_figure_it_never_saves_fails_the_build(tmp_path):
@@ -68,7 +97,8 @@ def test_a_lab_script_becomes_a_real_notebook(tmp_path):
 def test_lab_pages_drop_cdn_scripts_and_link_the_notebook():
     html = ('<script src="https://cdnjs.example/mathjax.js"></script>'
             '<script type="text/x-mathjax-config">MathJax.Hub.Config({})</script><p>out</p>')
-    out = mkdocs_hooks.on_page_content(html, fake_page("labs/digits.py"), {}, None)
+    no_pages = SimpleNamespace(documentation_pages=lambda: [])
+    out = mkdocs_hooks.on_page_content(html, fake_page("labs/digits.py"), {}, no_pages)
     assert "https://" not in out and "MathJax" not in out
     assert 'href="digits.ipynb"' in out and "<p>out</p>" in out
 

@@ -1,6 +1,9 @@
 """The API reference is generated from the package tree (bookhooks.reference): a page for every
 public module, all of them in the nav and in the index, each linking the chapters that use it."""
 
+import ast
+import re
+
 import yaml
 
 from bookhooks import mkdocs_hooks, reference
@@ -46,8 +49,9 @@ def test_the_nav_of_mkdocs_yml_gets_the_generated_reference():
     mkdocs_hooks.on_config(config)
     entry = next(item for item in config["nav"] if reference.NAV_TITLE in item)
     assert entry[reference.NAV_TITLE] == reference.nav()
-    assert [next(iter(s)) for s in entry[reference.NAV_TITLE][1:]][:3] == [
-        "Math", "Training", "Deep learning today"]
+    sections = [next(iter(s)) for s in entry[reference.NAV_TITLE][1:]]
+    assert sections[:2] == ["Math", "Training"] and sections[-1] == "Book tools"
+    assert sections.index("Deep learning today") > 1  # applications come after the basics
 
 
 def test_a_module_page_links_the_chapters_that_import_it():
@@ -76,3 +80,49 @@ def test_a_new_module_gets_a_page_without_any_list_edited_by_hand(tmp_path):
         {"Math": [{"coursekit.maths.norms": "reference/maths/norms.md"}]},
         {"Book tools": [{"coursekit.figures": "reference/figures.md"}]},
     ]
+
+
+def test_a_module_page_does_not_name_again_the_chapter_its_docstring_names(tmp_path):
+    package = tmp_path / "coursekit"
+    (package / "maths").mkdir(parents=True)
+    (package / "maths" / "__init__.py").write_text('"""Math: numbers."""\n')
+    (package / "maths" / "norms.py").write_text(
+        '"""Norms of vectors.\n\nThe chapter ``docs/maths/norms.md`` teaches them."""\n')
+    (package / "maths" / "sums.py").write_text('"""Sums."""\n')
+    docs = tmp_path / "docs"
+    (docs / "maths").mkdir(parents=True)
+    for chapter in ("norms", "other"):
+        (docs / "maths" / f"{chapter}.md").write_text(
+            f"# {chapter.title()}\n\nfrom coursekit.maths.norms import x\n"
+            "from coursekit.maths.sums import y\n")
+    pages = reference.pages(package, docs)
+    norms = pages["reference/maths/norms.md"]
+    assert "Used in [Other](../../maths/other.md)." in norms and "[Norms]" not in norms
+    assert "Taught in [Norms](../../maths/norms.md), [Other](../../maths/other.md)." in pages[
+        "reference/maths/sums.md"]
+
+
+SPHINX_ROLE = re.compile(r":(?:func|class|meth|mod|attr|exc|data|obj):`[^`]*`")
+
+
+def test_no_public_docstring_holds_a_sphinx_role_that_the_reference_would_show_raw():
+    """mkdocstrings renders Markdown: ``:func:`name``` would show as is; write ``name``."""
+    found = []
+    for name in public_module_files():
+        path = ROOT / (name.replace(".", "/") + ".py")
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        nodes = [tree] + [n for n in ast.walk(tree) if isinstance(
+            n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))]
+        for node in nodes:
+            docstring = ast.get_docstring(node) or ""
+            for role in SPHINX_ROLE.findall(docstring):
+                found.append(f"{name}.{getattr(node, 'name', '')}: {role}")
+    assert not found, "\n".join(found)
+
+
+def test_writing_a_chapter_sits_in_a_last_section_for_authors_after_the_reference():
+    nav = yaml.safe_load((ROOT / "mkdocs.yml").read_text())["nav"]
+    titles = [next(iter(item)) for item in nav]
+    assert titles[-2:] == [reference.NAV_TITLE, "For authors"]
+    assert nav[-1]["For authors"] == [{"Writing a chapter": "writing-a-chapter.md"}]
+    assert "writing-a-chapter.md" not in set(nav_paths(nav[:-1]))

@@ -15,6 +15,7 @@ from sklearn.metrics import log_loss, mutual_info_score
 from coursekit.maths.information import (
     conditional_entropy,
     cross_entropy,
+    differential_entropy_gaussian,
     entropy,
     joint_entropy,
     kl_divergence,
@@ -225,3 +226,56 @@ def test_rejects_batch_shapes_that_do_not_broadcast():
     p, q = torch.full((2, 3), 1 / 3), torch.full((4, 3), 1 / 3)
     with pytest.raises(ValueError, match=r"^p and q must broadcast, got shapes \(2, 3\) and"):
         cross_entropy(p, q)
+
+
+# ---- differential entropy of the Gaussian -------------------------------------------------------
+
+
+def random_spd(seed: int, d: int) -> np.ndarray:
+    """A random symmetric positive definite d x d matrix, well away from singular."""
+    B = np.random.default_rng(seed).normal(size=(d, d))
+    return B @ B.T + 0.1 * np.eye(d)
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.floats(1e-3, 1e3), st.sampled_from([2, math.e, 10]))
+def test_differential_entropy_of_1d_gaussian_matches_scipy_norm(sigma, base):
+    got = differential_entropy_gaussian(torch.tensor([[sigma**2]], dtype=torch.float64), base)
+    expected = scipy.stats.norm(scale=sigma).entropy() / math.log(base)
+    assert got.item() == pytest.approx(expected, rel=1e-12, abs=1e-12)
+
+
+@settings(max_examples=15, deadline=None)
+@given(seeds, st.integers(1, 5))
+def test_differential_entropy_matches_scipy_multivariate_normal(seed, d):
+    cov = random_spd(seed, d)
+    got = differential_entropy_gaussian(torch.tensor(cov), base=math.e).item()
+    assert got == pytest.approx(scipy.stats.multivariate_normal(cov=cov).entropy(), rel=1e-10)
+
+
+def test_differential_entropy_is_batched_over_leading_axes():
+    covs = np.stack([random_spd(s, 3) for s in range(4)]).reshape(2, 2, 3, 3)
+    expected = [scipy.stats.multivariate_normal(cov=c).entropy() for c in covs.reshape(4, 3, 3)]
+    got = differential_entropy_gaussian(torch.tensor(covs), base=math.e)
+    assert got.shape == (2, 2)
+    np.testing.assert_allclose(got.flatten().numpy(), expected, rtol=1e-10)
+
+
+def test_differential_entropy_can_be_negative_like_scipy():
+    got = differential_entropy_gaussian(torch.tensor([[0.01]], dtype=torch.float64)).item()
+    assert got < 0
+    assert got == pytest.approx(scipy.stats.norm(scale=0.1).entropy() / math.log(2), rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    "cov, message",
+    [
+        ([[1.0, 1.0], [1.0, 1.0]], "^cov must be symmetric positive definite"),  # singular
+        ([[1.0, 2.0], [0.0, 1.0]], "^cov must be symmetric"),
+        ([1.0, 2.0], "^cov must be a square matrix"),
+        (np.zeros((0, 0)), r"^cov must be \(\.\.\., d, d\) with d >= 1"),
+    ],
+)
+def test_differential_entropy_rejects_a_covariance_without_a_density(cov, message):
+    with pytest.raises(ValueError, match=message):
+        differential_entropy_gaussian(cov)

@@ -632,6 +632,15 @@ def check_mutual_information(result, pxy, base):
     assert_close(result, hx + hy - hxy)
 
 
+def check_differential_entropy_gaussian(result, cov, base):
+    cov = as_array(cov)
+    assert_real(cov)
+    assert cov.ndim >= 2 and symmetric(cov) and cov.shape[-1] >= 1
+    flat = cov.reshape((-1,) + cov.shape[-2:])
+    expected = [scipy.stats.multivariate_normal(cov=c).entropy() for c in flat]
+    assert_close(result, np.array(expected).reshape(cov.shape[:-2]) / log_base(base))
+
+
 CASES = {
     "linalg.lp_norm": Case(
         linalg.lp_norm, {"x": ("array", VECTOR), "p": ("order", 2.0)}, check_lp_norm
@@ -804,6 +813,11 @@ CASES = {
         information.mutual_information,
         {"pxy": ("distribution", PXY), "base": ("base", 2)},
         check_mutual_information,
+    ),
+    "information.differential_entropy_gaussian": Case(
+        information.differential_entropy_gaussian,
+        {"cov": ("symmetric", SPD), "base": ("base", 2)},
+        check_differential_entropy_gaussian,
     ),
 }
 

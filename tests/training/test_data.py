@@ -43,6 +43,30 @@ def test_load_digits_rejects_test_size_outside_unit_interval(test_size):
         load_digits(test_size=test_size)
 
 
+def test_load_digits_validation_is_split_off_the_training_images():
+    images, labels = sklearn_digits(return_X_y=True)
+    x_tr, x_te, y_tr, _ = train_test_split(
+        images, labels, test_size=0.25, random_state=0, stratify=labels
+    )
+    x_fit, x_val, _, _ = train_test_split(
+        x_tr, y_tr, test_size=0.2, random_state=0, stratify=y_tr
+    )
+    train, val, test = load_digits(test_size=0.25, seed=0, val_size=0.2)
+    np.testing.assert_allclose(train.tensors[0].reshape(len(train), 64).numpy(), x_fit / 16)
+    np.testing.assert_allclose(val.tensors[0].reshape(len(val), 64).numpy(), x_val / 16)
+    # the test set is the one without a validation split: test accuracy stays comparable
+    np.testing.assert_allclose(test.tensors[0].reshape(len(test), 64).numpy(), x_te / 16)
+    val_share = torch.bincount(val.tensors[1], minlength=10) / len(val)
+    train_share = torch.bincount(train.tensors[1], minlength=10) / len(train)
+    assert torch.allclose(val_share, train_share, atol=0.02)
+
+
+@pytest.mark.parametrize("val_size", [0, 1, -0.1, 1.5, float("nan")])
+def test_load_digits_rejects_val_size_outside_unit_interval(val_size):
+    with pytest.raises(ValueError, match="val_size must be"):
+        load_digits(val_size=val_size)
+
+
 def test_synthetic_images_shape_range_and_balanced_labels():
     x, y = synthetic_images(60, (1, 8, 8), num_classes=6, seed=1).tensors
     assert x.shape == (60, 1, 8, 8) and x.dtype == torch.float32 and y.dtype == torch.int64

@@ -21,9 +21,9 @@ from coursekit.training.models import DigitsCNN
 from coursekit.training.train import fit
 
 # digits-cnn has dropout and batch norm, so the RNG and buffers must come back exactly;
-# batches of 4 make an epoch of 256 steps, long enough to be caught in the middle
+# batches of 4 make an epoch of 128 steps, long enough to be caught in the middle
 ARGS = [
-    "train", "--model", "digits-cnn", "--data", "synthetic", "--limit", "1024", "--epochs", "2",
+    "train", "--model", "digits-cnn", "--data", "synthetic", "--limit", "512", "--epochs", "2",
     "--batch-size", "4", "--lr", "0.003", "--optimizer", "adamw", "--device", "cpu",
 ]  # fmt: skip
 # one thread everywhere: tiny batches gain nothing from more, and the runs match bit for bit

@@ -205,3 +205,46 @@ def test_fit_rejects_more_bad_arguments(small, kwargs, message):
     args = dict(epochs=1, batch_size=32, lr=0.1, progress=False) | kwargs
     with pytest.raises(ValueError, match=message):
         fit(_model(), small, **args)
+
+
+def _scripted_validation(monkeypatch, losses):
+    """Make fit's validation return ``losses`` in turn, and record the weights it saw."""
+    import coursekit.training.train as train_module
+
+    seen = []
+
+    def scripted(model, data, **kwargs):
+        seen.append({k: v.clone() for k, v in model.state_dict().items()})
+        return {"loss": losses[len(seen) - 1], "accuracy": 0.5}
+
+    monkeypatch.setattr(train_module, "evaluate", scripted)
+    return seen
+
+
+def test_fit_early_stopping_stops_after_patience_epochs_without_a_better_val_loss(
+        small, monkeypatch):
+    losses = [1.0, 0.8, 0.9, 0.7, 0.75, 0.72, 0.71, 0.5, 0.4]  # best at epoch 4, then 3 worse
+    seen = _scripted_validation(monkeypatch, losses)
+    history = fit(_model(), small, epochs=9, batch_size=32, lr=0.05, val_data=small,
+                  patience=3, progress=False)
+    assert history["val_loss"] == losses[:7] and len(history["loss"]) == 7
+    assert len(seen) == 7
+
+
+def test_fit_early_stopping_restores_the_weights_of_the_best_epoch(small, monkeypatch):
+    seen = _scripted_validation(monkeypatch, [1.0, 0.6, 0.9, 0.8, 0.7])
+    model = _model()
+    fit(model, small, epochs=5, batch_size=32, lr=0.05, val_data=small, patience=2,
+        progress=False)
+    assert len(seen) == 4  # epochs 3 and 4 were not better than epoch 2
+    assert all(torch.equal(v, seen[1][k]) for k, v in model.state_dict().items())
+    assert not all(torch.equal(v, seen[3][k]) for k, v in model.state_dict().items())
+
+
+@pytest.mark.parametrize("kwargs", [dict(patience=2), dict(patience=0, val_data="v"),
+                                    dict(patience=1.5, val_data="v")])
+def test_fit_refuses_a_patience_without_val_data_or_not_positive(small, kwargs):
+    if kwargs.get("val_data") == "v":
+        kwargs = kwargs | {"val_data": small}
+    with pytest.raises(ValueError, match=r"\bpatience\b"):
+        fit(_model(), small, epochs=1, batch_size=32, lr=0.1, progress=False, **kwargs)

@@ -1,0 +1,79 @@
+"""The rewrites that make the built pages' HTML valid and accessible (bookhooks.markup)."""
+
+from bookhooks import markup
+
+
+def _block(number: int, lines: int) -> str:
+    anchors = "".join(f'<a id="__codelineno-{number}-{i}" name="__codelineno-{number}-{i}" '
+                      f'href="#__codelineno-{number}-{i}"></a>x\n' for i in range(1, lines + 1))
+    return f"<pre><span></span><code>{anchors}</code></pre>"
+
+
+def test_line_anchors_of_blocks_that_reuse_a_number_get_fresh_ones():
+    page = _block(0, 2) + "<p>text</p>" + _block(0, 3) + _block(1, 1) + _block(0, 1)
+    fixed = markup.unique_line_anchors(page)
+    ids = [part.split('"')[0] for part in fixed.split(' id="')[1:]]
+    assert len(ids) == len(set(ids)) == 7
+    assert ids[:2] == ["__codelineno-0-1", "__codelineno-0-2"]  # the first block keeps its own
+    assert 'href="#__codelineno-2-3"' in fixed and 'name="__codelineno-2-3"' in fixed
+    assert markup.unique_line_anchors(_block(0, 2) + _block(1, 2)) == _block(0, 2) + _block(1, 2)
+
+
+KATEX = ('<span class="katex"><span class="katex-mathml"><math><semantics><mrow><mi>x</mi>'
+         '</mrow><annotation encoding="application/x-tex">x^2 &lt; 1</annotation></semantics>'
+         '</math></span><span class="katex-html" aria-hidden="true"><span>x2</span></span>'
+         "</span>")
+
+
+def test_a_formula_reaches_the_search_index_as_its_latex_only():
+    fixed = markup.searchable_math(f"<p>So {KATEX}.</p>")
+    assert '<span class="search-math" hidden>x^2 &lt; 1</span>' in fixed
+    assert '<span class="katex-mathml" data-search-exclude>' in fixed
+    assert '<span class="katex-html" aria-hidden="true" data-search-exclude>' in fixed
+    assert fixed.count("<mi>x</mi>") == 1  # the rendering itself is kept
+
+
+def test_a_chapter_named_by_its_path_in_a_docstring_links_to_it():
+    content = "<p>The chapter (<code>docs/maths/calculus.md</code>) and <code>docs/no.md</code></p>"
+    fixed = markup.link_chapter_paths(content, "reference/maths/calculus/",
+                                      {"maths/calculus.md": "maths/calculus/"})
+    assert ('<a href="../../../maths/calculus/"><code>docs/maths/calculus.md</code></a>'
+            in fixed)
+    assert "and <code>docs/no.md</code></p>" in fixed  # not a chapter: left as it is
+
+
+def test_the_lab_gets_valid_copy_buttons_and_css():
+    content = ('<clipboard-copy ,="" aria-label="Copy to Clipboard" for="cell-1">'
+               "<style>.a{transition-delay:0;-webkit-transition-duration:0}"
+               ".b{overflow:overlay;cursor:normal;box-orient:horizontal;display:flex}"
+               ".c{top:0;transform:translateX(0),translateY(0);color:red}</style>")
+    fixed = markup.lab_content(content)
+    assert '<clipboard-copy role="button" aria-label="Copy to Clipboard" for="cell-1">' in fixed
+    assert ".a{transition-delay:0s;-webkit-transition-duration:0s}" in fixed
+    assert ".b{overflow:auto;display:flex}" in fixed
+    assert ".c{top:0;color:red}" in fixed
+
+
+PAGE = ('<html><head><link rel="stylesheet" href="x.css"></head><body>'
+        '<input class="md-toggle" type="checkbox" id="__drawer" autocomplete="off">'
+        '<input type="text" autocomplete="off">'
+        '<label class="md-nav__link" for="__nav_6" tabindex="">Reference</label>'
+        '<div class="md-search" data-md-component="search" role="dialog"></div>'
+        '<style type="text/css">.jp{}</style>'
+        '<script src="../../assets/javascripts/bundle.a5f9.min.js"></script></body></html>')
+
+
+def test_the_theme_markup_is_made_valid_and_the_search_ranking_loaded_first():
+    fixed = markup.page_html(PAGE, "maths/calculus.md")
+    head, body = fixed.split("</head>")
+    assert 'type="checkbox" id="__drawer">' in body and 'type="text" autocomplete="off"' in body
+    assert 'tabindex="-1"' in body and 'tabindex=""' not in body
+    assert 'role="dialog" aria-label="Search">' in body
+    assert '<script src="../../assets/search-ranking.js"></script>' in head
+    assert "<style" in body  # only a lab's styles move
+
+
+def test_a_labs_styles_move_to_the_head_after_the_sites_stylesheets():
+    head, body = markup.page_html(PAGE, "labs/digits.py").split("</head>")
+    assert "<style" not in body
+    assert head.index('href="x.css"') < head.index('<style type="text/css">.jp{}</style>')
