@@ -20,31 +20,16 @@ Each block has a ``bench_*`` function; ``main`` runs them all. Run with
 
 from __future__ import annotations
 
-import time
 from functools import partial
 
 import torch
 import torch.nn.functional as F
+from timing import race  # benchmarks/timing.py: run as a script, this folder is on sys.path
 
 from coursekit.blocks.attention import scaled_dot_product_attention
 from coursekit.blocks.convolution import conv2d
 
 REPEATS = 10
-
-
-def race(ours, theirs) -> tuple[float, torch.Tensor, float, torch.Tensor]:
-    """Best wall time of ``REPEATS`` calls of each, alternating; with the last result of each."""
-    t_ours, t_theirs = [], []
-    for _ in range(REPEATS):
-        for fn, times in ((ours, t_ours), (theirs, t_theirs)):
-            start = time.perf_counter()
-            out = fn()
-            times.append(time.perf_counter() - start)
-            if fn is ours:
-                out_ours = out
-            else:
-                out_theirs = out
-    return min(t_ours), out_ours, min(t_theirs), out_theirs
 
 
 def report(name: str, t_ours: float, ours: torch.Tensor, t_torch: float, theirs: torch.Tensor):
@@ -61,7 +46,8 @@ def bench_attention() -> None:
         for causal in (False, True):
             with torch.no_grad():
                 result = race(partial(scaled_dot_product_attention, q, k, v, is_causal=causal),
-                              partial(F.scaled_dot_product_attention, q, k, v, is_causal=causal))
+                              partial(F.scaled_dot_product_attention, q, k, v, is_causal=causal),
+                              REPEATS)
             report(f"(B, H, T, d) = {(B, H, T, d)}{' causal' if causal else ''}", *result)
 
 
@@ -80,7 +66,7 @@ def bench_conv2d() -> None:
         options = {"stride": stride, "padding": padding, "groups": groups}
         with torch.no_grad():
             result = race(partial(conv2d, x, weight, **options),
-                          partial(F.conv2d, x, weight, **options))
+                          partial(F.conv2d, x, weight, **options), REPEATS)
         report(f"{(n, c, h, h)} {k}x{k}->{o} s{stride} g{groups}", *result)
 
 

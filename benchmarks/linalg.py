@@ -17,33 +17,18 @@ Run with ``python benchmarks/linalg.py``.
 from __future__ import annotations
 
 import math
-import time
 
 import numpy as np
 import torch
 from sklearn.decomposition import PCA
 from sklearn.linear_model import Lasso
 from threadpoolctl import threadpool_limits
+from timing import race  # benchmarks/timing.py: run as a script, this folder is on sys.path
 
-from coursekit.maths.linalg import lasso, pca
+from coursekit.maths.lasso import lasso
+from coursekit.maths.linear_models import pca
 
 REPEATS = 15
-
-
-def race(ours, theirs) -> tuple[float, object, float, object]:
-    """Best wall time of ``REPEATS`` calls of each, alternating so both see the same machine load;
-    with the last result of each."""
-    t_ours, t_theirs = [], []
-    for _ in range(REPEATS):
-        for fn, times in ((ours, t_ours), (theirs, t_theirs)):
-            start = time.perf_counter()
-            out = fn()
-            times.append(time.perf_counter() - start)
-            if fn is ours:
-                out_ours = out
-            else:
-                out_theirs = out
-    return min(t_ours), out_ours, min(t_theirs), out_theirs
 
 
 def lasso_problem(m: int, n: int, rho: float, seed: int = 0):
@@ -69,6 +54,7 @@ def bench_lasso(m: int, n: int, rho: float) -> None:
     t_ours, ours, t_sk, sk = race(
         lambda: lasso(At, bt, lam),
         lambda: Lasso(alpha=lam / (2 * m), fit_intercept=False).fit(A, b),
+        REPEATS,
     )
     f_ours, f_sk = lasso_objective(A, b, ours.numpy(), lam), lasso_objective(A, b, sk.coef_, lam)
     print(f"lasso {m}x{n}, column correlation {rho}: non-zeros {int((ours != 0).sum())}")
@@ -82,7 +68,7 @@ def bench_pca(n: int, d: int, k: int) -> None:
     rng = np.random.default_rng(1)
     X = rng.standard_normal((n, d)) @ rng.standard_normal((d, d))  # correlated features
     Xt = torch.from_numpy(X)
-    t_ours, ours, t_sk, sk = race(lambda: pca(Xt, k), lambda: PCA(k).fit(X))
+    t_ours, ours, t_sk, sk = race(lambda: pca(Xt, k), lambda: PCA(k).fit(X), REPEATS)
     v_ours, v_sk = float(ours.explained_variance.sum()), float(sk.explained_variance_.sum())
     print(f"pca {n}x{d}, k = {k}: sklearn solver {sk._fit_svd_solver!r}")
     print(f"  explained variance  coursekit {v_ours:.10g}  scikit-learn {v_sk:.10g}  "

@@ -71,6 +71,32 @@ def model_input(x, model, name: str) -> torch.Tensor:
     return torch.as_tensor(x, dtype=dtypes[0])  # from x itself: a list of floats stays exact
 
 
+def classifier_batch(model, x, y, x_name: str, y_name: str,
+                     model_name: str = "model") -> tuple[torch.Tensor, torch.Tensor]:
+    """``x`` as ``model``'s batch (N, ...) with N >= 1, and ``y`` as N class indices that fit
+    the model's number of outputs (read off one forward pass of the first example).
+
+    Raises:
+        ValueError: naming ``x_name``, ``y_name`` or ``model_name`` (as the caller calls the
+            model), if ``x`` is not a finite non-empty batch the model takes, the model does
+            not give class logits (N, K), or ``y`` is not N classes in ``0..K-1``.
+    """
+    x = finite(nonempty(model_input(x, model, x_name), x_name), x_name).detach()
+    if x.ndim < 2:
+        raise ValueError(f"{x_name} must be a batch (N, ...), got shape {tuple(x.shape)}")
+    with torch.no_grad():
+        try:
+            out = model(x[:1])
+        except RuntimeError as err:  # a layer that does not fit the batch's shape says so
+            raise ValueError(f"{model_name} does not take {x_name} of shape "
+                             f"{tuple(x.shape)}: {err}") from err  # fmt: skip
+    if out.ndim != 2:
+        raise ValueError(f"{model_name} must map {x_name} of shape {tuple(x.shape)} to class "
+                         f"logits (N, K), got shape {tuple(out.shape)}")
+    y = class_indices(as_tensor(y, y_name), y_name, length=len(x), num_classes=out.shape[1])
+    return x, y
+
+
 def with_ndim(x, name: str, ndim: int, what: str) -> torch.Tensor:
     """``x`` as a float tensor with exactly ``ndim`` dimensions (``what`` says so in words)."""
     t = as_float(x, name)

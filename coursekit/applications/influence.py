@@ -27,12 +27,8 @@ from torch import nn
 from torch.func import functional_call, grad, vmap
 
 from coursekit._validation import (
-    as_tensor,
-    class_indices,
-    finite,
+    classifier_batch,
     integer,
-    model_input,
-    nonempty,
     positive,
     positive_int,
 )
@@ -44,25 +40,6 @@ def _module(model) -> nn.Module:
     if not isinstance(model, nn.Module):
         raise ValueError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     return model
-
-
-def _examples(model: nn.Module, x, y, x_name: str, y_name: str):
-    """``x`` as the model's batch (N, ...) with N >= 1 and ``y`` as N class indices that fit
-    the model's number of outputs."""
-    x = finite(nonempty(model_input(x, model, x_name), x_name), x_name).detach()
-    if x.ndim < 2:
-        raise ValueError(f"{x_name} must be a batch (N, ...), got shape {tuple(x.shape)}")
-    with torch.no_grad():
-        try:
-            out = model(x[:1])
-        except RuntimeError as err:  # a layer that does not fit the examples' shape says so
-            raise ValueError(f"model does not take {x_name} of shape {tuple(x.shape)}: "
-                             f"{err}") from err  # fmt: skip
-    if out.ndim != 2:
-        raise ValueError(f"model must map {x_name} of shape {tuple(x.shape)} to class logits "
-                         f"(N, K), got shape {tuple(out.shape)}")
-    y = class_indices(as_tensor(y, y_name), y_name, length=len(x), num_classes=out.shape[1])
-    return x, y
 
 
 def _gradients(model: nn.Module, params: dict, buffers: dict, x, y) -> torch.Tensor:
@@ -111,7 +88,7 @@ def per_sample_gradients(model: nn.Module, x, y) -> torch.Tensor:
         True
     """
     model = _module(model)
-    x, y = _examples(model, x, y, "x", "y")
+    x, y = classifier_batch(model, x, y, "x", "y")
     params = {k: v.detach() for k, v in model.named_parameters()}
     buffers = dict(model.named_buffers())
     return _gradients(model, params, buffers, x, y)
@@ -157,7 +134,7 @@ def train_with_checkpoints(model: nn.Module, x, y, *, epochs: int, batch_size: i
         True
     """
     model = _module(model)
-    x, y = _examples(model, x, y, "x", "y")
+    x, y = classifier_batch(model, x, y, "x", "y")
     epochs, batch_size = positive_int(epochs, "epochs"), positive_int(batch_size, "batch_size")
     lr, seed = positive(lr, "lr"), integer(seed, "seed")
     opt = torch.optim.SGD(model.parameters(), lr=lr)
@@ -219,8 +196,8 @@ def tracin(model: nn.Module, checkpoints, lr: float, x_train, y_train, x_test,
     if not isinstance(checkpoints, (list, tuple)) or not checkpoints:
         raise ValueError(f"checkpoints must be a non-empty list of state dicts, got "
                          f"{type(checkpoints).__name__} {checkpoints!r:.40}")  # fmt: skip
-    x_train, y_train = _examples(model, x_train, y_train, "x_train", "y_train")
-    x_test, y_test = _examples(model, x_test, y_test, "x_test", "y_test")
+    x_train, y_train = classifier_batch(model, x_train, y_train, "x_train", "y_train")
+    x_test, y_test = classifier_batch(model, x_test, y_test, "x_test", "y_test")
     probe = copy.deepcopy(model)
     names = [k for k, _ in probe.named_parameters()]
     scores = torch.zeros(len(x_test), len(x_train), dtype=x_train.dtype)

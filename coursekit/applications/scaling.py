@@ -19,14 +19,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from coursekit._validation import (
-    as_tensor,
-    class_indices,
-    finite,
+    classifier_batch,
     function,
     integer,
     integer_sequence,
-    model_input,
-    nonempty,
     positive,
     positive_int,
 )
@@ -44,24 +40,6 @@ def _global_seed(seed: int) -> Iterator[None]:
         yield
     finally:
         torch.set_rng_state(state)
-
-
-def _batch(model: nn.Module, x, y, x_name: str, y_name: str):
-    """``x`` as the model's batch (N, ...) and ``y`` as N classes of its outputs."""
-    x = finite(nonempty(model_input(x, model, x_name), x_name), x_name).detach()
-    if x.ndim < 2:
-        raise ValueError(f"{x_name} must be a batch (N, ...), got shape {tuple(x.shape)}")
-    with torch.no_grad():
-        try:
-            out = model(x[:1])
-        except RuntimeError as err:  # a layer that does not fit the inputs' shape says so
-            raise ValueError(f"the model built does not take {x_name} of shape "
-                             f"{tuple(x.shape)}: {err}") from err  # fmt: skip
-    if out.ndim != 2:
-        raise ValueError(f"build must make a classifier that maps {x_name} of shape "
-                         f"{tuple(x.shape)} to logits (N, K), got shape {tuple(out.shape)}")
-    y = class_indices(as_tensor(y, y_name), y_name, length=len(x), num_classes=out.shape[1])
-    return x, y
 
 
 def learning_curve(build, x, y, x_test, y_test, sizes, *, steps: int = 100, lr: float = 0.02,
@@ -119,8 +97,9 @@ def learning_curve(build, x, y, x_test, y_test, sizes, *, steps: int = 100, lr: 
     if not isinstance(initial, nn.Module):
         raise ValueError(f"build must return a torch.nn.Module, got {type(initial).__name__}")
     initial.eval()  # checking the inputs must not move batch-norm statistics
-    x, y = _batch(initial, x, y, "x", "y")
-    x_test, y_test = _batch(initial, x_test, y_test, "x_test", "y_test")
+    built = "the model that build makes"  # named so that an error points at build
+    x, y = classifier_batch(initial, x, y, "x", "y", built)
+    x_test, y_test = classifier_batch(initial, x_test, y_test, "x_test", "y_test", built)
     sizes = integer_sequence(sizes, "sizes", f"a list of sizes in [1, {len(x)}]", min_length=1)
     if max(sizes) > len(x):
         raise ValueError(f"sizes must be at most the {len(x)} training examples, got {max(sizes)}")

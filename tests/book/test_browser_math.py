@@ -13,8 +13,7 @@ reader sees:
 - ``\\operatorname*{arg\\,min}_x`` in a display formula has its ``x`` beneath it;
 - math in a table cell or an admonition is not shrunk: it has the size of the body text's math.
 
-Heights are those of the glyphs' boxes (a DOM range over each piece of text), in CSS pixels,
-with every block laid out (``content-visibility`` switched off, as the layout test does).
+Heights are those of the glyphs' boxes (a DOM range over each piece of text), in CSS pixels.
 """
 
 from __future__ import annotations
@@ -35,11 +34,6 @@ FUNCTION_NAMES = ["log", "cos", "sin", "exp", "det", "tr"]
 _MEASURE_JS = """
     const done = arguments[arguments.length - 1];
     const functionNames = arguments[0];
-    // Every block laid out, as it is once a reader scrolls to it (extra.css lets the browser
-    // skip the blocks far from the screen: content-visibility).
-    const visible = document.createElement('style');
-    visible.textContent = '.md-typeset > * {content-visibility: visible !important}';
-    document.head.append(visible);
     document.fonts.ready.then(() => {
       // The box of the glyphs of an element: the union of a range over each of its texts.
       const box = (element) => {
