@@ -29,7 +29,8 @@ pytestmark = pytest.mark.browser
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")
-SITE = ROOT / "site"
+# BOOK_SITE points the browser tests at a site built elsewhere (mkdocs build -d DIR).
+SITE = Path(os.environ.get("BOOK_SITE", ROOT / "site"))
 
 
 def _require_browser():
@@ -45,7 +46,8 @@ def _require_browser():
 @pytest.fixture(scope="module")
 def site() -> Path:
     if not (SITE / "index.html").exists():
-        subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--quiet"],
+        subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--quiet",
+                        "-d", str(SITE)],
                        cwd=ROOT, check=True)
     return SITE
 
