@@ -6,6 +6,7 @@ PORT ?= 8000
 STAMP := $(VENV)/.installed
 KATEX := bookhooks/katex/node_modules/.package-lock.json
 AXE := tests/book/axe/node_modules/.package-lock.json
+GPT2_RANKS := $(VENV)/share/coursekit/gpt2.tiktoken
 
 export NO_MKDOCS_2_WARNING := 1
 export PYTHONDONTWRITEBYTECODE := 1
@@ -17,9 +18,10 @@ PORTABLE := ATEN_CPU_CAPABILITY=default MKL_ENABLE_INSTRUCTIONS=SSE4_2 ONEDNN_MA
 # Both cores; a page's examples share one namespace, so each file stays on one worker.
 PYTEST := $(BIN)/python -m pytest -n 2 --dist loadfile
 
-.PHONY: install test lint examples examples-portable site serve gpu-check bench corpus clean
+.PHONY: install test lint examples examples-portable site serve gpu-check bench lighthouse \
+	screenshots corpus clean
 
-install: $(STAMP) $(KATEX) $(AXE)
+install: $(STAMP) $(KATEX) $(AXE) $(GPT2_RANKS)
 
 # Reinstall only when the pinned set or the package metadata changes.
 $(STAMP): constraints.txt pyproject.toml
@@ -34,6 +36,12 @@ $(STAMP): constraints.txt pyproject.toml
 $(KATEX): bookhooks/katex/package-lock.json $(STAMP)
 	$(BIN)/npm ci --prefix bookhooks/katex --no-audit --no-fund --loglevel=error
 	touch $(KATEX)
+
+# GPT-2's BPE ranks, for the tokenization chapter's comparison with tiktoken offline
+# (coursekit.language.tokenization.gpt2_encoding): the one file out of the openai-whisper sdist
+# on PyPI, both checked by sha256 (bookhooks/gpt2_ranks.py); the sdist is not built or run.
+$(GPT2_RANKS): bookhooks/gpt2_ranks.py | $(STAMP)
+	$(BIN)/python -m bookhooks.gpt2_ranks $(GPT2_RANKS)
 
 # axe-core, which tests/book/test_browser_a11y.py injects into every built page, at the version
 # tests/book/axe/package-lock.json pins, from the npm registry, by the same npm.
@@ -82,6 +90,20 @@ gpu-check: install
 ## Time each stage of `make test` and print the figures.
 bench: install
 	$(BIN)/python benchmarks/stages.py
+
+## Lighthouse's mobile scores of every chapter page, as a table for the notes (a benchmark, not
+## part of `make test`): Lighthouse 12.2.3 from npm under .cache/node, Debian's chromium.
+LIGHTHOUSE := .cache/node/node_modules/.bin/lighthouse
+lighthouse: install
+	test -x $(LIGHTHOUSE) || $(BIN)/npm install --prefix .cache/node --no-save --no-audit \
+		--no-fund --loglevel=error lighthouse@12.2.3
+	test -f site/index.html || $(BIN)/mkdocs build --strict --quiet
+	CHROME_PATH=$${CHROME_PATH:-/usr/bin/chromium} $(BIN)/python benchmarks/lighthouse.py
+
+## Light, dark and phone screenshots of six pages, for a reviewer, in screenshots/ (git-ignored;
+## not part of `make test`). Builds site/ first if it has no index.html.
+screenshots: install
+	$(BIN)/python benchmarks/screenshots.py
 
 ## Refresh the text coursekit.applications.charlm.course_text() trains on from the chapters.
 corpus: install

@@ -121,7 +121,8 @@ best_epoch = min(range(len(blocks_history["val_loss"])),
                  key=blocks_history["val_loss"].__getitem__)
 print(f"stopped after {len(blocks_history['loss'])} of 40 epochs; "
       f"best validation loss at epoch {best_epoch + 1}")
-print(f"validation accuracy of the weights kept: {evaluate(cnn_blocks, val)['accuracy']:.4f}")
+kept_accuracy = evaluate(cnn_blocks, val)["accuracy"]
+print(f"validation accuracy of the weights kept: {kept_accuracy:.4f}")
 
 # %% [markdown]
 # ## Loss curves
@@ -180,7 +181,7 @@ summary = {
     "logistic regression": baseline_accuracy,
     "MLP": mlp_history["val_accuracy"][-1],
     "DigitsCNN": cnn_history["val_accuracy"][-1],
-    "DigitsCNN, our AdamW, early stopping": evaluate(cnn_blocks, val)["accuracy"],
+    "DigitsCNN, our AdamW, early stopping": kept_accuracy,
 }
 for name, accuracy in summary.items():
     print(f"{name:>37}: {accuracy:.4f} validation accuracy")

@@ -195,13 +195,19 @@ def _clicked_copies(browser) -> list[str]:
     origin = "http://" + urlsplit(browser.current_url).netloc
     browser.execute_cdp_cmd("Browser.grantPermissions", {
         "origin": origin, "permissions": ["clipboardReadWrite", "clipboardSanitizedWrite"]})
+    # Headless Chromium does not focus the page it loads, and the clipboard answers only a
+    # focused document: emulate focus, as a reader's window has it.
+    browser.execute_cdp_cmd("Emulation.setFocusEmulationEnabled", {"enabled": True})
     copied = []
     for button in browser.find_elements(By.CSS_SELECTOR, "article button.md-code__button"
                                                          '[data-md-type="copy"]'):
         browser.execute_script(_REVEAL_FUNCTION + "reveal(arguments[0]);", button)
         browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", button)
-        browser.execute_async_script(
-            "navigator.clipboard.writeText('').then(arguments[arguments.length - 1])")
+        emptied = browser.execute_async_script("""
+            const done = arguments[arguments.length - 1];
+            navigator.clipboard.writeText('').then(() => done('ok'), (e) => done('ERROR ' + e));
+        """)
+        assert emptied == "ok", f"cannot empty the clipboard before a copy: {emptied}"
         ActionChains(browser).move_to_element(button).click().perform()
         copied.append(browser.execute_async_script("""
             const done = arguments[arguments.length - 1];
