@@ -28,11 +28,11 @@ _NAME = re.compile(r"[a-z0-9][a-z0-9-]*")
 # A figure fills the content column, which is 358 CSS px wide on a 390 px phone (Material's
 # 0.8rem margins); its smallest text must be at least 10 px there (the browser layout test
 # measures it). SVG user units are points, so text of f pt in a figure W pt wide shows at
-# f * 358 / W px: the smallest text must be at least W / 35.8 pt.
+# f * 358 / W px, and a figure narrower than 358 px (268.5 pt) shows at its own size.
 _PHONE_COLUMN_PX = 358
 _MIN_TEXT_PX = 10.25  # a little over 10, for rounding in the browser
-_TOLERANCE = 0.985  # a text this close to the size needed is left as it is (10.1 px)
 _MAX_WIDTH_IN = 6.0  # wider figures are scaled down first, so their text need not grow as much
+_SCRIPT_SHRINK = 0.7  # mathtext's sub- and superscripts: 0.7 of the text's size
 
 
 def figure_dir() -> Path:
@@ -53,7 +53,8 @@ def savefig(fig: matplotlib.figure.Figure, name: str) -> Path:
     than 6 inches is first scaled down, and any text smaller than the saved width allows is
     enlarged, so that on a 390 px phone, where the figure is 358 px wide, no text is under
     10 px: text of :math:`f` pt in a figure :math:`W` pt wide shows at :math:`f \\cdot 358 / W`
-    px. A figure without a layout engine is laid out by matplotlib's tight layout.
+    px. A figure with neither a layout engine nor subplot positions of its own is laid out
+    by matplotlib's tight layout, so that the larger text does not overlap.
 
     Args:
         fig: a ``matplotlib.figure.Figure``.
@@ -100,49 +101,37 @@ def savefig(fig: matplotlib.figure.Figure, name: str) -> Path:
 
 
 def _fit_for_phones(fig: matplotlib.figure.Figure) -> None:
-    """Scale a wide figure down to ``_MAX_WIDTH_IN`` and raise every text smaller than the
-    saved width needs (``_MIN_TEXT_PX`` on a phone); leave the fonts alone if that cannot
-    converge (a figure whose width is its text, such as a block of monospaced samples)."""
-    import matplotlib.text
-
+    """Scale a figure wider than ``_MAX_WIDTH_IN`` down to it and raise every text smaller than
+    the saved width needs; a figure that had no layout is laid out, so that larger text does
+    not overlap its neighbours."""
     width, height = fig.get_size_inches()
     if width > _MAX_WIDTH_IN:
-        width, height = _MAX_WIDTH_IN, height * _MAX_WIDTH_IN / width
-        fig.set_size_inches(width, height)
-    texts = {text: text.get_fontsize() for text in fig.findobj(matplotlib.text.Text)}
-    ticks = {(axis, which): labels[0].get_fontsize()
-             for axis, which, labels in _tick_labels(fig) if labels}
-    pad = 72 * 2 * matplotlib.rcParams["savefig.pad_inches"]
-    # First guess: the saved width is the figure's, as a layout engine fills the figure.
-    if not _raise_small_text(fig, _MIN_TEXT_PX * (72 * width + pad) / _PHONE_COLUMN_PX):
-        return
+        fig.set_size_inches(_MAX_WIDTH_IN, height * _MAX_WIDTH_IN / width)
     ours = fig.get_layout_engine() is None and _default_subplot_params(fig)
-    if ours:
-        fig.set_layout_engine("tight")  # larger labels must not overlap their neighbours
-    with warnings.catch_warnings():  # a layout that fails on the way is undone below
+    pad = 72 * 2 * matplotlib.rcParams["savefig.pad_inches"]
+    saved = 72 * fig.get_figwidth() + pad  # bbox_inches="tight": about the figure's width
+    for _ in range(2):  # once more if the larger text made the saved figure wider
+        fig.draw_without_rendering()  # makes the tick labels the saved figure shows
+        _raise_small_text(fig, _MIN_TEXT_PX * max(saved, 0.75 * _PHONE_COLUMN_PX)
+                          / _PHONE_COLUMN_PX)
+        if ours:
+            _tight_layout(fig)
+        fig.draw_without_rendering()
+        now = 72 * fig.get_tightbbox().width + pad
+        if now <= saved:
+            return
+        saved = now
+
+
+def _tight_layout(fig: matplotlib.figure.Figure) -> None:
+    """Matplotlib's tight layout, where it can place the axes (not around a colorbar made
+    without a layout engine, for one): there the figure keeps its layout."""
+    with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
-        for _ in range(3):
-            try:
-                fig.draw_without_rendering()  # runs the layout
-            except (ValueError, ZeroDivisionError):  # axes the layout cannot place
-                if not ours:
-                    raise
-                ours = False
-                fig.set_layout_engine(None)
-                fig.subplots_adjust()
-                fig.draw_without_rendering()
-            saved_width = 72 * fig.get_tightbbox().width + pad
-            if not _raise_small_text(fig, _MIN_TEXT_PX * saved_width / _PHONE_COLUMN_PX):
-                if ours:
-                    fig.set_layout_engine("none")  # keep this layout; saving need not redo it
-                return
-    for text, size in texts.items():  # did not converge: keep the text as drawn
-        text.set_fontsize(size)
-    for (axis, which), size in ticks.items():
-        axis.set_tick_params(which=which, labelsize=size)
-    if ours:
-        fig.set_layout_engine(None)
-        fig.subplots_adjust()  # back to the default subplot positions
+        try:
+            fig.tight_layout()
+        except ValueError:  # the axes do not fit between their labels
+            pass
 
 
 def _default_subplot_params(fig: matplotlib.figure.Figure) -> bool:
@@ -151,36 +140,27 @@ def _default_subplot_params(fig: matplotlib.figure.Figure) -> bool:
                for key in ("left", "right", "bottom", "top", "wspace", "hspace"))
 
 
-def _tick_labels(fig: matplotlib.figure.Figure):
-    """``(axis, "major" | "minor", labels)`` for every axis of the figure."""
-    for ax in fig.axes:
-        for axis in (ax.xaxis, ax.yaxis, getattr(ax, "zaxis", None)):
-            if axis is None:
-                continue
-            for which, ticks in (("major", axis.get_major_ticks()),
-                                 ("minor", axis.get_minor_ticks())):
-                yield axis, which, [t.label1 for t in ticks] + [t.label2 for t in ticks]
-
-
-def _raise_small_text(fig: matplotlib.figure.Figure, needed: float) -> bool:
-    """Set every shown text under ``needed`` points to ``needed``; whether any was."""
+def _raise_small_text(fig: matplotlib.figure.Figure, needed: float) -> None:
+    """Set every shown text under ``needed`` points to ``needed``, or to ``needed / 0.7`` if
+    it has sub- or superscripts (mathtext draws them at 0.7 of the size, such as the exponent
+    of a log axis's ``10^2``); a raised tick label's axis draws its later ticks so too."""
+    import matplotlib.axis
     import matplotlib.text
 
-    def shown(text) -> bool:
-        return text.get_visible() and bool(text.get_text().strip())
+    def size_needed(text) -> float:
+        shown = text.get_text()
+        if not (text.get_visible() and shown.strip()):
+            return 0.0
+        scripts = shown.count("$") >= 2 and ("^" in shown or "_" in shown)
+        return needed / _SCRIPT_SHRINK if scripts else needed
 
-    raised = False
-    tick_labels = set()
-    for axis, which, labels in _tick_labels(fig):
-        tick_labels.update(labels)
-        # Before the first draw a tick label has no text yet; a visible one will show.
-        sizes = [label.get_fontsize() for label in labels if label.get_visible()]
-        if sizes and min(sizes) < needed * _TOLERANCE:
-            axis.set_tick_params(which=which, labelsize=needed)  # ticks drawn later too
-            raised = True
+    for axis in fig.findobj(matplotlib.axis.Axis):
+        for which, ticks in (("major", axis.get_major_ticks()),
+                             ("minor", axis.get_minor_ticks())):
+            labels = [label for tick in ticks for label in (tick.label1, tick.label2)]
+            size = max((size_needed(label) for label in labels), default=0.0)
+            if any(label.get_fontsize() < size_needed(label) for label in labels):
+                axis.set_tick_params(which=which, labelsize=size)
     for text in fig.findobj(matplotlib.text.Text):
-        if (text not in tick_labels and shown(text)
-                and text.get_fontsize() < needed * _TOLERANCE):
-            text.set_fontsize(needed)
-            raised = True
-    return raised
+        if text.get_fontsize() < size_needed(text):
+            text.set_fontsize(size_needed(text))
