@@ -170,7 +170,7 @@ def tracin(model: nn.Module, checkpoints, lr: float, x_train, y_train, x_test,
 
     Returns:
         ``(M, N)``: entry ``[j, n]`` is the influence of training example ``n`` on test
-        example ``j``; positive for proponents, negative for opponents.
+            example ``j``; positive for proponents, negative for opponents.
 
     Raises:
         ValueError: naming the argument, if ``model`` is not a module, ``checkpoints`` is not

@@ -90,7 +90,7 @@ def scaled_dot_product_attention(
 
     Returns:
         The outputs, shape ``(..., L, Ev)``. A query whose keys are all masked gets a row of
-        zeros, as PyTorch gives (the softmax of only $-\infty$ is undefined).
+            zeros, as PyTorch gives (the softmax of only $-\infty$ is undefined).
 
     Raises:
         ValueError: naming the argument, if ``q``, ``k`` or ``v`` are not real tensors of
@@ -202,7 +202,7 @@ class MultiHeadAttention(nn.Module):
 
         Returns:
             A `MultiHeadAttention` in the module's dtype, device and mode; the global random
-            state is left as it was.
+                state is left as it was.
 
         Raises:
             ValueError: if ``module`` is not a ``torch.nn.MultiheadAttention``, or uses a

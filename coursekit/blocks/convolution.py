@@ -214,7 +214,7 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups: int = 
 
     Returns:
         ``(N, O, H_out, W_out)`` (``(O, H_out, W_out)`` for one image), with the sizes of
-        `conv_output_size`.
+            `conv_output_size`.
 
     Raises:
         ValueError: if a tensor has the wrong shape or dtype, ``groups`` does not divide the
@@ -284,7 +284,7 @@ def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1) -> torch.Tens
 
     Returns:
         ``(N, C, H_out, W_out)`` (``(C, H_out, W_out)`` for one image), with the sizes of
-        `conv_output_size`.
+            `conv_output_size`.
 
     Raises:
         ValueError: if ``x`` is not 3-D or 4-D, a setting is not a positive int or pair

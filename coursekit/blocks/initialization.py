@@ -306,7 +306,7 @@ def activation_scales(x, depth: int, weight_std: float,
 
     Returns:
         A tensor ``(depth,)``: the standard deviation of $h_1, \dots, h_{\text{depth}}$ over
-        the batch and the units.
+            the batch and the units.
 
     Raises:
         ValueError: if ``x`` is not a matrix, ``depth`` not a positive int or ``weight_std``

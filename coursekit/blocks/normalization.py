@@ -99,7 +99,7 @@ def batch_norm(x, weight=None, bias=None, eps: float = 1e-5) -> torch.Tensor:
 
     Returns:
         A tensor of the shape of ``x``, each channel with mean $\beta_c$ and standard
-        deviation about $\gamma_c$.
+            deviation about $\gamma_c$.
 
     Raises:
         ValueError: if ``x`` is not a real tensor ``(N, C, ...)`` with more than one value per

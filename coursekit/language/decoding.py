@@ -190,7 +190,7 @@ def sample_token(
 
     Returns:
         Token ids as a ``torch.long`` tensor: shape ``()`` for ``(V,)`` logits, ``(B,)`` for
-        ``(B, V)``.
+            ``(B, V)``.
 
     Raises:
         ValueError: naming the argument, if ``logits`` is malformed (see the module),

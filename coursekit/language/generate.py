@@ -72,8 +72,8 @@ def generate(
 
     Returns:
         The prompt followed by the new tokens, in the prompt's kind: a list of ints for a
-        list, a ``LongTensor`` of the prompt's dimensions (``(T + n,)`` or ``(1, T + n)``)
-        for a tensor.
+            list, a ``LongTensor`` of the prompt's dimensions (``(T + n,)`` or ``(1, T + n)``)
+            for a tensor.
 
     Raises:
         ValueError: naming the argument, if ``model`` is not a `Llama`, ``prompt`` is not one

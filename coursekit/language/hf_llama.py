@@ -50,7 +50,7 @@ def from_hf_llama(model) -> Llama:
 
     Returns:
         A `Llama` in the model's dtype, device and mode, whose logits equal the model's; the
-        global random state is left as it was.
+            global random state is left as it was.
 
     Raises:
         ValueError: if ``model`` is not a ``LlamaForCausalLM`` (or transformers is not

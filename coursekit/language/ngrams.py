@@ -49,7 +49,7 @@ def count_ngrams(tokens: Sequence[Hashable], n: int) -> Counter:
 
     Returns:
         A ``Counter`` from each n-gram (a tuple of ``n`` tokens) to its count; there are
-        ``len(tokens) - n + 1`` n-grams in all (none if the sequence is shorter than ``n``).
+            ``len(tokens) - n + 1`` n-grams in all (none if the sequence is shorter than ``n``).
 
     Raises:
         ValueError: if ``tokens`` is not a sequence or ``n`` is not a positive integer.
@@ -218,7 +218,7 @@ class NGramModel:
 
         Returns:
             $p(w \mid h)$ for every $w$; all zeros when the context was never seen and
-            nothing smooths (``alpha=0`` and no weight on lower orders).
+                nothing smooths (``alpha=0`` and no weight on lower orders).
 
         Raises:
             ValueError: if the model is not fitted, or ``context`` is not 1-D ids with at least

@@ -236,7 +236,7 @@ def gradient_descent(
 
     Returns:
         A `DescentResult` with the final point ``.x``, the loss history ``.losses``,
-        the iterates ``.path``, the final gradient norm and whether it converged.
+            the iterates ``.path``, the final gradient norm and whether it converged.
 
     Raises:
         TypeError: if ``f`` is not callable.

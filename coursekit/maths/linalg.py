@@ -59,7 +59,7 @@ def lp_norm(x: Tensor | np.ndarray, p: float) -> Tensor:
 
     Returns:
         A 0-d tensor; 0 for an empty x (the empty sum, and the max of no $|x_i| \ge 0$, as
-        NumPy gives).
+            NumPy gives).
 
     Raises:
         ValueError: if x is not 1-D or not finite, or p is not a positive number.

@@ -45,8 +45,8 @@ def load_digits(
 
     Returns:
         ``(train, test)``, or ``(train, val, test)`` when ``val_size`` is given: datasets of
-        ``(x, y)`` pairs, ``x`` float32 of shape ``(1, 8, 8)``, ``y`` an int64 label in
-        ``0..9``.
+            ``(x, y)`` pairs, ``x`` float32 of shape ``(1, 8, 8)``, ``y`` an int64 label in
+            ``0..9``.
 
     Raises:
         ValueError: if ``test_size`` or ``val_size`` is not a number strictly between 0 and 1,
@@ -155,7 +155,7 @@ def load_cifar10(root: str | Path, train: bool = True) -> TensorDataset:
 
     Returns:
         A dataset of float32 images of shape ``(3, 32, 32)`` in $[0, 1]$ and int64 labels;
-        the class names are ``CIFAR10_CLASSES``.
+            the class names are ``CIFAR10_CLASSES``.
 
     Raises:
         FileNotFoundError: if the files are not there; the message says where to get them.

@@ -127,7 +127,7 @@ def fit(
 
     Returns:
         ``{"loss": [...], "accuracy": [...]}`` with one entry per epoch, plus ``val_loss``
-        and ``val_accuracy`` when ``val_data`` is given.
+            and ``val_accuracy`` when ``val_data`` is given.
 
     Raises:
         ValueError: if a count or rate is not positive, ``seed`` is not in

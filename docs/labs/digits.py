@@ -54,8 +54,9 @@ print(f"train: {tuple(x_train.shape)}, validation: {len(val)}, "
       f"test: {tuple(x_test.shape)}")
 print("images per digit in the training set:", torch.bincount(y_train).tolist())
 
-fig, axes = plt.subplots(2, 8, figsize=(8, 2.4))
-for ax, image, label in zip(axes.flat, x_train, y_train, strict=False):  # the first 16
+# Figures at most 4.5 inches wide, so that their text stays readable on a phone.
+fig, axes = plt.subplots(3, 6, figsize=(4.5, 2.9))
+for ax, image, label in zip(axes.flat, x_train, y_train, strict=False):  # the first 18
     ax.imshow(image[0], cmap="gray_r")
     ax.set_title(int(label))
     ax.axis("off")
@@ -133,7 +134,7 @@ print(f"validation accuracy of the weights kept: {kept_accuracy:.4f}")
 # while the training loss keeps falling is overfitting.
 
 # %%
-fig, ax = plt.subplots(figsize=(6, 3.5))
+fig, ax = plt.subplots(figsize=(4.5, 3.2))
 for name, history in [("MLP", mlp_history), ("CNN", cnn_history)]:
     epochs = range(1, len(history["loss"]) + 1)
     line, = ax.plot(epochs, history["loss"], label=f"{name} training")
@@ -163,9 +164,13 @@ print(confusion_matrix(y_test, predicted))
 wrong = torch.nonzero(predicted != y_test).flatten()
 print(f"{len(wrong)} of {len(y_test)} test images misclassified")
 if len(wrong):
-    fig, axes = plt.subplots(1, len(wrong), figsize=(1.3 * len(wrong), 1.8),
+    columns = min(len(wrong), 4)
+    rows = -(-len(wrong) // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(1.1 * columns, 1.5 * rows),
                              squeeze=False)
-    for ax, i in zip(axes.flat, wrong, strict=True):
+    for ax in axes.flat[len(wrong):]:
+        ax.axis("off")
+    for ax, i in zip(axes.flat, wrong, strict=False):
         ax.imshow(x_test[i, 0], cmap="gray_r")
         ax.set_title(f"{int(y_test[i])} as {int(predicted[i])}", fontsize=10)
         ax.axis("off")

@@ -126,3 +126,29 @@ def test_writing_a_chapter_sits_in_a_last_section_for_authors_after_the_referenc
     assert titles[-2:] == [reference.NAV_TITLE, "For authors"]
     assert nav[-1]["For authors"] == [{"Writing a chapter": "writing-a-chapter.md"}]
     assert "writing-a-chapter.md" not in set(nav_paths(nav[:-1]))
+
+
+def _returns_sections(obj):
+    """Every (path, Returns or Yields section) of the public objects under ``obj``."""
+    for member in obj.members.values():
+        if member.is_alias or member.name.startswith("_"):
+            continue
+        if member.docstring is not None:
+            for section in member.docstring.parse("google"):
+                if section.kind.value in ("returns", "yields"):
+                    yield member.path, section
+        if member.is_module or member.is_class:
+            yield from _returns_sections(member)
+
+
+def test_a_returns_section_is_one_item_on_the_reference_pages():
+    # Google style continues a Returns description on lines indented deeper than its first;
+    # a continuation at the same indent becomes a second row of the reference page's table.
+    import griffe
+
+    package = griffe.load("coursekit", search_paths=[str(ROOT)])
+    sections = list(_returns_sections(package))
+    assert len(sections) > 50
+    split = [f"{path}: {[item.description for item in section.value]}"
+             for path, section in sections if len(section.value) > 1]
+    assert not split, "\n".join(split)
