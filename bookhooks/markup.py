@@ -6,9 +6,8 @@ documented rewrite of markup that the book does not write itself:
 - ``page_content`` (a page's own HTML, before the theme wraps it, and before the search index
   reads it):
 
-  - line anchors made unique: mkdocstrings renders each docstring on its own, so every
-    docstring's first example is block 0 and a reference page held ``__codelineno-0-1`` many
-    times (pymdownx.highlight's ``anchor_linenums``); later blocks get fresh numbers;
+  - a long name in inline code (``coursekit.training.models.AlexNet``) may wrap on a phone
+    after a ``.`` or ``_`` (``<wbr>``), not between two letters and not off the screen;
   - math readable in search results: the search index gets each formula's LaTeX (KaTeX keeps it
     in its MathML's annotation) in a ``hidden`` span, instead of the text of KaTeX's HTML and
     of its MathML run together, and both renderings are left out of the index
@@ -35,7 +34,6 @@ documented rewrite of markup that the book does not write itself:
 
 from __future__ import annotations
 
-import itertools
 import re
 
 from mkdocs.utils import get_relative_url
@@ -46,31 +44,24 @@ SEARCH_RANKING_JS = "assets/search-ranking.js"
 
 # --- A page's own HTML ----------------------------------------------------------------------
 
-_PRE = re.compile(r"<pre\b.*?</pre>", re.DOTALL)
-_LINE_ANCHOR = re.compile(r"__codelineno-(\d+)-")
+# An inline code span (not a block) and the places in a dotted or snake_case name after which a
+# line may break: after a "." or "_" that has a letter or digit on both sides.
+_INLINE_CODE = re.compile(r"(?<!<pre>)<code>(?P<text>[^<]*)</code>")
+_NAME_BREAK = re.compile(r"(?<=[A-Za-z0-9][._])(?=[A-Za-z0-9])")
+LONG_NAME = 24  # characters; a shorter span always fits a phone's line
 
 
-def unique_line_anchors(content: str) -> str:
-    """Renumber the line anchors (``__codelineno-<block>-<line>``) of each code block whose
-    block number an earlier block of the page already uses."""
-    numbers = [int(n) for n in _LINE_ANCHOR.findall(content)]
-    if not numbers:
-        return content
-    fresh = itertools.count(max(numbers) + 1)
-    used: set[str] = set()
+def breakable_names(content: str) -> str:
+    """Let a long dotted or snake_case name in inline code wrap after a ``.`` or ``_``
+    (``<wbr>``), never inside a word; a shorter span stays as it is."""
 
-    def renumber(pre: re.Match) -> str:
-        mapping = {}
-        for number in dict.fromkeys(_LINE_ANCHOR.findall(pre[0])):
-            if number in used:
-                mapping[number] = str(next(fresh))
-            else:
-                used.add(number)
-        if not mapping:
-            return pre[0]
-        return _LINE_ANCHOR.sub(lambda m: f"__codelineno-{mapping.get(m[1], m[1])}-", pre[0])
+    def soften(match: re.Match) -> str:
+        text = match["text"]
+        if len(text) < LONG_NAME or " " in text:
+            return match[0]
+        return f"<code>{_NAME_BREAK.sub('<wbr>', text)}</code>"
 
-    return _PRE.sub(renumber, content)
+    return _INLINE_CODE.sub(soften, content)
 
 
 _KATEX_MATHML = re.compile(
@@ -132,7 +123,7 @@ def lab_content(content: str) -> str:
 def page_content(content: str, src_uri: str, page_url: str,
                  chapter_urls: dict[str, str]) -> str:
     """Every rewrite of a page's own HTML (see the module's docstring)."""
-    content = unique_line_anchors(content)
+    content = breakable_names(content)
     content = searchable_math(content)
     if src_uri.startswith(REFERENCE_PREFIX):
         content = link_chapter_paths(content, page_url, chapter_urls)

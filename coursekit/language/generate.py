@@ -1,4 +1,4 @@
-r"""Generate text with a `Llama`: feed the prompt, pick a token, append it, repeat.
+r"""Generate text with a Llama model: feed the prompt, pick a token, append it, repeat.
 
 The chapter "Llama 2" (``docs/language/llama.md``) teaches it. Each new token is picked from
 the logits of the last position by `coursekit.language.decoding.sample_token` (greedy at

@@ -19,10 +19,31 @@ function scrolls(element) {
   return sideways || down;
 }
 
+// Nothing inside these scrolls (a code block's highlighted words, a formula's glyph boxes, a
+// drawing): their insides are not looked at, and on a long page they are most of its elements.
+const NEVER_SCROLLS_INSIDE = "code, .katex, math, svg";
+
+function candidates(root) {
+  const found = [];
+  const walker = document.createTreeWalker(root, NodeFilter.SHOW_ELEMENT, {
+    acceptNode(element) {
+      found.push(element);
+      return element.matches(NEVER_SCROLLS_INSIDE) ? NodeFilter.FILTER_REJECT
+                                                    : NodeFilter.FILTER_ACCEPT;
+    },
+  });
+  while (walker.nextNode());
+  return found;
+}
+
 function makeScrollersFocusable() {
-  for (const element of document.querySelectorAll(".md-content *")) {
-    if (element.hasAttribute("tabindex") || element.matches(FOCUSABLE)) continue;
-    if (!scrolls(element) || element.querySelector(FOCUSABLE) !== null) continue;
+  const content = document.querySelector(".md-content");
+  if (content === null) return;
+  // Every size is read before any attribute is written, so the page is laid out once.
+  const scrollers = candidates(content).filter((element) =>
+    !element.hasAttribute("tabindex") && !element.matches(FOCUSABLE) && scrolls(element) &&
+    element.querySelector(FOCUSABLE) === null);
+  for (const element of scrollers) {
     element.setAttribute("tabindex", "0");
     element.setAttribute(MARK, "");
   }

@@ -3,20 +3,16 @@
 from bookhooks import markup
 
 
-def _block(number: int, lines: int) -> str:
-    anchors = "".join(f'<a id="__codelineno-{number}-{i}" name="__codelineno-{number}-{i}" '
-                      f'href="#__codelineno-{number}-{i}"></a>x\n' for i in range(1, lines + 1))
-    return f"<pre><span></span><code>{anchors}</code></pre>"
-
-
-def test_line_anchors_of_blocks_that_reuse_a_number_get_fresh_ones():
-    page = _block(0, 2) + "<p>text</p>" + _block(0, 3) + _block(1, 1) + _block(0, 1)
-    fixed = markup.unique_line_anchors(page)
-    ids = [part.split('"')[0] for part in fixed.split(' id="')[1:]]
-    assert len(ids) == len(set(ids)) == 7
-    assert ids[:2] == ["__codelineno-0-1", "__codelineno-0-2"]  # the first block keeps its own
-    assert 'href="#__codelineno-2-3"' in fixed and 'name="__codelineno-2-3"' in fixed
-    assert markup.unique_line_anchors(_block(0, 2) + _block(1, 2)) == _block(0, 2) + _block(1, 2)
+def test_a_long_name_in_inline_code_may_wrap_after_a_dot_or_underscore_only():
+    page = ("<p><code>coursekit.training.models.AlexNet</code> and <code>torch.nn</code> and "
+            "<code>scaled_dot_product_attention</code> and <code>a long phrase here ok</code>"
+            "</p><pre><code>coursekit.training.models.AlexNet</code></pre>")
+    fixed = markup.breakable_names(page)
+    assert "<code>coursekit.<wbr>training.<wbr>models.<wbr>AlexNet</code> and" in fixed
+    assert "<code>torch.nn</code>" in fixed  # short: left alone
+    assert "<code>scaled_<wbr>dot_<wbr>product_<wbr>attention</code>" in fixed
+    assert "<code>a long phrase here ok</code>" in fixed  # spaces already break it
+    assert fixed.endswith("<pre><code>coursekit.training.models.AlexNet</code></pre>")
 
 
 KATEX = ('<span class="katex"><span class="katex-mathml"><math><semantics><mrow><mi>x</mi>'
