@@ -5,6 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 STAMP := $(VENV)/.installed
 KATEX := bookhooks/katex/node_modules/.package-lock.json
+IFRAME_WORKER := bookhooks/iframe-worker/node_modules/.package-lock.json
 AXE := tests/book/axe/node_modules/.package-lock.json
 GPT2_RANKS := $(VENV)/share/coursekit/gpt2.tiktoken
 
@@ -21,7 +22,7 @@ PYTEST := $(BIN)/python -m pytest -n 2 --dist loadfile
 .PHONY: install test lint examples examples-portable site serve gpu-check bench lighthouse \
 	screenshots corpus clean
 
-install: $(STAMP) $(KATEX) $(AXE) $(GPT2_RANKS)
+install: $(STAMP) $(KATEX) $(IFRAME_WORKER) $(AXE) $(GPT2_RANKS)
 
 # Reinstall only when the pinned set or the package metadata changes.
 $(STAMP): constraints.txt pyproject.toml
@@ -36,6 +37,12 @@ $(STAMP): constraints.txt pyproject.toml
 $(KATEX): bookhooks/katex/package-lock.json $(STAMP)
 	$(BIN)/npm ci --prefix bookhooks/katex --no-audit --no-fund --loglevel=error
 	touch $(KATEX)
+
+# iframe-worker's shim, which lets the offline archive's search run from the disk
+# (bookhooks/offline.py), at the version bookhooks/iframe-worker/package-lock.json pins.
+$(IFRAME_WORKER): bookhooks/iframe-worker/package-lock.json $(STAMP)
+	$(BIN)/npm ci --prefix bookhooks/iframe-worker --no-audit --no-fund --loglevel=error
+	touch $(IFRAME_WORKER)
 
 # GPT-2's BPE ranks, for the tokenization chapter's comparison with tiktoken offline
 # (coursekit.language.tokenization.gpt2_encoding): the one file out of the openai-whisper sdist
@@ -57,7 +64,7 @@ test: install
 	env $(PORTABLE) $(PYTEST) -q coursekit docs
 	$(BIN)/mkdocs build --strict --quiet
 	$(BIN)/python -m bookhooks.linkcheck site
-	$(BIN)/python -m pytest -m browser tests/book
+	$(PYTEST) -m browser tests/book
 
 ## Lint the code (ruff, configured in pyproject.toml).
 lint: install

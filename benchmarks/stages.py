@@ -27,7 +27,7 @@ STAGES = [
     ("site build (--strict, labs executed)", [str(BIN / "mkdocs"), "build", "--strict", "--quiet"],
      {}),
     ("link check", [sys.executable, "-m", "bookhooks.linkcheck", "site"], {}),
-    ("browser tests", [sys.executable, "-m", "pytest", "-q", "-m", "browser", "tests/book"], {}),
+    ("browser tests", PYTEST + ["-m", "browser", "tests/book"], {}),
 ]
 
 

@@ -16,6 +16,8 @@
   ``mkdocs serve`` each page's examples run as it is served (``bookhooks.live``).
 - Labs: each ``docs/labs/*.py`` (jupytext percent format) is also offered as a real ``.ipynb``,
   and the notebook template's MathJax/RequireJS scripts from CDNs are dropped.
+- Notebooks: each chapter is also served as a notebook beside its page
+  (``bookhooks.notebooks``), linked at its top; with ``repo_url`` set, so is "Open in Colab".
 - Markup: what the theme and the plugins emit is made valid and accessible (unique line
   anchors, no empty ``tabindex``, a named search dialog, the lab's CSS), formulas reach the
   search index as LaTeX, and search ranks pages with every word first (``bookhooks.markup``).
@@ -42,7 +44,7 @@ from mkdocs.exceptions import PluginError  # noqa: E402
 from mkdocs.structure.files import File  # noqa: E402
 
 # Imported now: MkDocs puts this folder's parent on sys.path only while it loads the hooks.
-from bookhooks import glue, live, markup, reference, skips, typeset  # noqa: E402
+from bookhooks import glue, live, markup, notebooks, reference, skips, typeset  # noqa: E402
 from bookhooks.examples import run_page  # noqa: E402
 from coursekit.figures import FIGURE_DIR_ENV  # noqa: E402
 
@@ -137,6 +139,16 @@ def on_files(files, config, **kwargs):
     for name in sorted(name for name in names if (FIGURE_DIR / f"{name}.svg").exists()):
         files.append(File.generated(config, f"figures/{name}.svg",
                                     abs_src_path=str(FIGURE_DIR / f"{name}.svg")))
+    for chapter in sorted(docs.glob("*/*.md")):
+        src_uri = chapter.relative_to(docs).as_posix()
+        if notebooks.is_chapter(src_uri):
+            values = glue.recorded(chapter, chapter.read_text(encoding="utf-8"))
+            files.append(File.generated(config, notebooks.notebook_path(src_uri),
+                                        content=notebooks.notebook_json(
+                                            chapter, values=values, figure_dir=FIGURE_DIR,
+                                            repo_url=config.get("repo_url"),
+                                            site_url=config.get("site_url"),
+                                            src_uri=src_uri)))
     for lab in sorted((docs / "labs").glob("*.py")):
         files.append(File.generated(config, f"{LAB_PREFIX}{lab.stem}/{lab.stem}.ipynb",
                                     content=_notebook_json(lab)))
@@ -177,6 +189,26 @@ def _lab_download_link(page) -> str:
     return (f'<p class="lab-download"><a href="{name}.ipynb" download>Download this lab as a '
             f"Jupyter notebook ({name}.ipynb)</a> or as the plain script "
             f'<a href="{name}.py" download>{name}.py</a>.</p>\n')
+
+
+def _chapter_links(page, config) -> str:
+    """The chapter's notebook, to download and, when the book has a GitHub ``repo_url``, to
+    open in Colab; an empty string on any other page.
+
+    Colab reads a notebook from GitHub, and the notebooks are built, not committed: the link
+    points at the built site as ``mkdocs gh-deploy`` pushes it to ``remote_branch``
+    (``gh-pages`` by default), where the notebook lies at the path the site serves it from.
+    """
+    src_uri = page.file.src_uri
+    if not notebooks.is_chapter(src_uri):
+        return ""
+    path = notebooks.notebook_path(src_uri)
+    name = path.rsplit("/", 1)[-1]
+    colab = notebooks.colab_url(config.get("repo_url"),
+                                config.get("remote_branch") or "gh-pages", path)
+    opens = f' or <a href="{html.escape(colab)}">open it in Colab</a>' if colab else ""
+    return (f'<p class="lab-download chapter-notebook"><a href="{name}" download>Download this '
+            f"chapter as a Jupyter notebook ({name})</a>{opens}.</p>\n")
 
 
 # --- Math ---------------------------------------------------------------------------------
@@ -233,6 +265,10 @@ def on_page_content(content: str, page, config, files, **kwargs) -> str:
         raise PluginError(f"{page.file.src_uri}: {error}") from error
     if _is_lab(page):
         content = _lab_download_link(page) + _CDN_SCRIPT.sub("", content)
+    links = _chapter_links(page, config)
+    if links:  # below the chapter's title
+        head, title_end, body = content.partition("</h1>")
+        content = head + title_end + "\n" + links + body if title_end else links + content
     # Valid, accessible HTML where the theme and plugins fall short (bookhooks.markup).
     chapters = {f.src_uri: f.url for f in files.documentation_pages()}
     return markup.page_content(content, page.file.src_uri, page.url, chapters)
@@ -249,3 +285,10 @@ def on_post_page(output: str, page, config, **kwargs) -> str:
     """The theme's markup made valid and accessible, and the search ranking loaded
     (``bookhooks.markup``)."""
     return markup.page_html(output, page.file.src_uri)
+
+
+def on_post_template(output: str, template_name: str, config, **kwargs) -> str:
+    """The same for ``404.html``, a template MkDocs renders without a page."""
+    if template_name != "404.html":
+        return output
+    return markup.page_html(output, template_name)

@@ -109,9 +109,13 @@ def site_pages(site: Path) -> list[str]:
                   for p in site.rglob("index.html"))
 
 
-# Shows an element that sits in a content tab that is not selected, as a reader would.
+# Shows an element that sits in a content tab that is not selected, or in a collapsed
+# block (an exercise's solution, a closed <details>: its innerText is empty), as a reader would.
 _REVEAL_FUNCTION = """
     function reveal(element) {
+      for (let d = element.closest('details'); d; d = d.parentElement.closest('details')) {
+        d.open = true;
+      }
       const block = element.closest('.tabbed-block');
       if (block === null || block.getClientRects().length > 0) return;
       const index = [...block.parentElement.children].indexOf(block);
@@ -296,6 +300,10 @@ def test_every_python_block_runs_when_its_copy_is_pasted(visited, tmp_path):
     assert len(pages) >= 10 and "training/pytorch-basics/" in pages
     assert any(block["skipped"] for blocks in pages.values() for block in blocks), \
         "no skipped example found: is bookhooks.skips wired into the build?"
+    # An unopened <details> (an exercise's solution) reads as empty: reveal() must open it.
+    unseen = [f"{page} block {block['index']}" for page, blocks in pages.items()
+              for block in blocks if not block["shown"].strip()]
+    assert not unseen, f"blocks read as empty (not revealed): {unseen}"
     to_run = {page: [block for block in blocks if block["skipped"] is None]
               for page, blocks in pages.items()}
     folders = {page: tmp_path / (page.strip("./").replace("/", "-") or "home") for page in pages}
