@@ -9,7 +9,9 @@ this module implements:
   ``torch.Generator``;
 - `Dropout`: the same as a module, active in train mode only;
 - `random_shift`: move each image by a whole number of pixels in each direction, filling with
-  zeros, a data augmentation for the digits.
+  zeros, a data augmentation for the digits;
+- `bias_variance`: the expected squared error of a learner, over many training sets, split
+  into its squared bias and its variance.
 
 Input that is not a real floating tensor of the expected shape, and a ``p`` or ``max_shift``
 out of range, raise a ``ValueError`` naming the argument.
@@ -23,12 +25,13 @@ from torch import nn
 from coursekit._validation import (
     as_real_float,
     boolean,
+    finite,
     nonnegative_int,
     optional_generator,
     probability,
 )
 
-__all__ = ["dropout", "Dropout", "random_shift"]
+__all__ = ["bias_variance", "dropout", "Dropout", "random_shift"]
 
 
 def dropout(x, p: float = 0.5, training: bool = True,
@@ -159,3 +162,52 @@ def random_shift(images, max_shift: int = 1,
     cols = torch.arange(w, device=images.device)[None, None, :] + s - shifts[:, 1, None, None]
     batch = torch.arange(n, device=images.device)[:, None, None]
     return padded[batch, rows, cols].permute(0, 3, 1, 2).contiguous()  # (N, C, H, W)
+
+
+def bias_variance(predictions, target) -> tuple[torch.Tensor, torch.Tensor]:
+    r"""Split a learner's mean squared error over many training sets into bias and variance.
+
+    Row $r$ of ``predictions`` holds $\hat f_r(x_m)$, the model fitted to training set $r$,
+    at the test inputs $x_1, \dots, x_M$; ``target`` holds the noise-free $f(x_m)$. With
+    $\bar f(x_m) = \frac{1}{R} \sum_r \hat f_r(x_m)$, the average prediction,
+
+    $$
+    \text{bias}^2 = \frac{1}{M} \sum_m \bigl(\bar f(x_m) - f(x_m)\bigr)^2, \qquad
+    \text{variance} = \frac{1}{M R} \sum_{m, r} \bigl(\hat f_r(x_m) - \bar f(x_m)\bigr)^2,
+    $$
+
+    and their sum is exactly the mean of $(\hat f_r(x_m) - f(x_m))^2$ over $r$ and $m$ (the
+    cross term averages to zero over $r$). Noise in the test labels would add its variance.
+
+    Args:
+        predictions: a real floating tensor ``(R, M)``, one row per training set, $R \ge 1$.
+        target: a real floating tensor ``(M,)``, the true function at the same inputs.
+
+    Returns:
+        ``(bias2, variance)``, two 0-d tensors.
+
+    Raises:
+        ValueError: if ``predictions`` is not 2-D and non-empty, ``target`` does not hold
+            one value per column of ``predictions``, or either holds a value that is not
+            finite.
+
+    Examples:
+        >>> import torch
+        >>> from coursekit.blocks.regularization import bias_variance
+        >>> predictions = torch.tensor([[1.0, 2.0], [3.0, 2.0]])  # two fits, two inputs
+        >>> bias2, variance = bias_variance(predictions, torch.tensor([2.0, 1.0]))
+        >>> bias2.item(), variance.item()  # means (2, 2) miss (2, 1) by (0, 1)
+        (0.5, 0.5)
+    """
+    predictions = finite(as_real_float(predictions, "predictions"), "predictions")
+    if predictions.ndim != 2 or predictions.numel() == 0:
+        raise ValueError(f"predictions must be a non-empty 2-D tensor (R, M), got shape "
+                         f"{tuple(predictions.shape)}")
+    target = finite(as_real_float(target, "target"), "target")
+    if target.shape != predictions.shape[1:]:
+        raise ValueError(f"target must have shape ({predictions.shape[1]},), one value per "
+                         f"column of predictions, got {tuple(target.shape)}")
+    mean = predictions.mean(dim=0)  # (M,) the average prediction
+    bias2 = ((mean - target) ** 2).mean()
+    variance = ((predictions - mean) ** 2).mean()
+    return bias2, variance

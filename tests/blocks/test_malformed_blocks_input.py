@@ -19,7 +19,7 @@ from coursekit.blocks.attention import MultiHeadAttention, TransformerBlock
 from coursekit.blocks.attention import scaled_dot_product_attention as sdpa
 from coursekit.blocks.optimizers import SGD, Adagrad, Adam, AdamW, RMSprop
 from coursekit.blocks.positions import apply_rotary, sinusoidal_positions
-from coursekit.blocks.regularization import Dropout, dropout, random_shift
+from coursekit.blocks.regularization import Dropout, bias_variance, dropout, random_shift
 from coursekit.blocks.schedules import warmup_cosine
 
 X = torch.randn(4, 3)  # (N, C)
@@ -134,6 +134,13 @@ CASES = [
     (dropout, {"x": X, "training": 1}, "training"),
     (Dropout, {"p": 2.0}, "p"),
     (Dropout(0.5), {"x": None}, "x"),
+    (bias_variance, {"predictions": torch.zeros(3), "target": torch.zeros(3)}, "predictions"),
+    (bias_variance, {"predictions": torch.zeros(0, 3), "target": torch.zeros(3)},
+     "predictions"),
+    (bias_variance, {"predictions": "abc", "target": torch.zeros(3)}, "predictions"),
+    (bias_variance, {"predictions": torch.zeros(2, 3), "target": torch.zeros(4)}, "target"),
+    (bias_variance, {"predictions": torch.zeros(2, 3), "target": torch.zeros(2, 3)}, "target"),
+    (bias_variance, {"predictions": torch.zeros(2, 1), "target": [float("nan")]}, "target"),
     (random_shift, {"images": torch.randn(3, 8, 8)}, "images"),
     (random_shift, {"images": "abc"}, "images"),
     (random_shift, {"images": torch.randn(2, 1, 8, 8), "max_shift": -1}, "max_shift"),

@@ -1,12 +1,13 @@
-"""Tests for coursekit.blocks.regularization against torch.nn.functional and torch.nn."""
+"""Tests for coursekit.blocks.regularization against torch.nn.functional, torch.nn and NumPy."""
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from coursekit.blocks.regularization import Dropout, dropout, random_shift
+from coursekit.blocks.regularization import Dropout, bias_variance, dropout, random_shift
 
 seeds = st.integers(0, 2**31 - 1)
 dtypes = st.sampled_from([torch.float32, torch.float64])
@@ -103,3 +104,22 @@ def test_random_shift_by_zero_is_the_identity_and_shifts_cover_every_offset():
     moved = random_shift(dot, 1, generator=torch.Generator().manual_seed(0))
     places = {tuple(int(i) for i in torch.nonzero(m[0])[0]) for m in moved}
     assert places == {(r, c) for r in (1, 2, 3) for c in (1, 2, 3)}
+
+
+@settings(max_examples=25, deadline=None)
+@given(seeds, st.integers(1, 6), st.integers(1, 7))
+def test_bias_and_variance_add_up_to_the_mean_squared_error_as_numpy_computes_them(seed, r, m):
+    predictions, target = randn(seed, r, m), randn(seed + 1, m)
+    bias2, variance = bias_variance(predictions, target)
+    p, t = predictions.numpy(), target.numpy()
+    loops = [[(p[i, j] - p[:, j].mean()) ** 2 for j in range(m)] for i in range(r)]
+    assert np.isclose(bias2.item(), np.mean((p.mean(axis=0) - t) ** 2), rtol=1e-12)
+    assert np.isclose(variance.item(), np.mean(loops), rtol=1e-12, atol=1e-15)
+    assert np.isclose(bias2.item() + variance.item(), np.mean((p - t) ** 2), rtol=1e-10)
+
+
+def test_one_training_set_has_no_variance_and_identical_fits_no_more():
+    target = torch.tensor([1.0, 2.0, 3.0])
+    assert bias_variance(target[None] + 1.0, target) == (torch.tensor(1.0), torch.tensor(0.0))
+    fits = torch.stack([target + 0.5, target - 0.5])  # spread around the truth, unbiased
+    assert bias_variance(fits, target) == (torch.tensor(0.0), torch.tensor(0.25))
