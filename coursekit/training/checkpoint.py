@@ -183,7 +183,8 @@ def resume(
 
     Args:
         checkpoint_dir: the run folder.
-        model, optimizer: receive the saved weights and optimizer state.
+        model: receives the saved weights.
+        optimizer: receives the saved optimizer state.
         config: this run's settings, compared with those saved in the checkpoint. Those in
             ``RESCHEDULABLE`` (``epochs``, ``lr``, ``lr_schedule``) may change, with a warning
             that the caller recomputes the schedule (none for more epochs of a constant rate),
