@@ -51,6 +51,7 @@ try:  # the shared fixtures, unless they live in tests/book/conftest.py
     from test_browser import base_url, browser, site  # noqa: F401
 except ImportError:
     pass
+from test_browser import site_pages  # every page the build wrote: ./, maths/calculus/, ...
 
 pytestmark = pytest.mark.browser
 
@@ -135,10 +136,6 @@ _TOGGLE_JS = """
 """
 
 
-def built_pages(site: Path) -> list[str]:
-    """Every page the build wrote, as a path under the site: ``./``, ``maths/calculus/``."""
-    return sorted(p.relative_to(site).parent.as_posix() + "/" for p in site.rglob("index.html"))
-
 
 def _require_axe():
     if AXE.exists():
@@ -170,7 +167,7 @@ def audits(browser, base_url, site) -> dict:
     seconds = Counter()
     try:
         _prefer(browser, base_url, "dark")
-        for page in built_pages(site):
+        for page in site_pages(site):
             began = time.monotonic()
             browser.get(f"{base_url}/{page.removeprefix('./')}")
             loaded = time.monotonic()

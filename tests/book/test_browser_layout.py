@@ -25,6 +25,7 @@ try:  # the shared fixtures, unless they live in tests/book/conftest.py
     from test_browser import base_url, browser, site  # noqa: F401
 except ImportError:
     pass
+from test_browser import site_pages  # every page the build wrote: ./, maths/calculus/, ...
 
 pytestmark = pytest.mark.browser
 
@@ -167,9 +168,6 @@ _THEME_JS = """
 """
 
 
-def _pages(site: Path) -> list[str]:
-    return sorted(p.relative_to(site).parent.as_posix() + "/" for p in site.rglob("index.html"))
-
 
 def _resize(browser, size: dict) -> None:
     browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
@@ -202,7 +200,7 @@ def layout(browser, base_url, site) -> dict[str, dict]:
     browser.execute_cdp_cmd("Network.setBlockedURLs", {"urls": _NOT_LOADED})
     try:
         _resize(browser, DESKTOP)
-        for page in _pages(site):
+        for page in site_pages(site):
             browser.get(f"{base_url}/{page.removeprefix('./')}")
             (_, first), (size, second) = widths
             measured[page] = first()
