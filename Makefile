@@ -16,6 +16,11 @@ export PYTHONDONTWRITEBYTECODE := 1
 # Every chapter and docstring example must print the same under it as under the default.
 PORTABLE := ATEN_CPU_CAPABILITY=default MKL_ENABLE_INSTRUCTIONS=SSE4_2 ONEDNN_MAX_CPU_ISA=SSE41 \
 	OMP_NUM_THREADS=1
+# The pages that are not chapters (home, about, writing a chapter). The chapters run under the
+# second profile as notebooks in a kernel, their outputs compared with the page's
+# (tests/book/test_notebooks.py), so `make test` runs Sybil under it over these and the
+# docstrings only; `make examples-portable` runs it over every page.
+NOT_CHAPTERS := $(wildcard docs/*.md)
 # Both cores; a page's examples share one namespace, so each file stays on one worker.
 PYTEST := $(BIN)/python -m pytest -n 2 --dist loadfile
 
@@ -61,7 +66,7 @@ $(AXE): tests/book/axe/package-lock.json $(STAMP)
 test: install
 	$(BIN)/ruff check .
 	$(PYTEST) -m "not browser" tests coursekit docs
-	env $(PORTABLE) $(PYTEST) -q coursekit docs
+	env $(PORTABLE) $(PYTEST) -q coursekit $(NOT_CHAPTERS)
 	$(BIN)/mkdocs build --strict --quiet
 	$(BIN)/python -m bookhooks.linkcheck site
 	$(PYTEST) -m browser tests/book

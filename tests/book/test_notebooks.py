@@ -8,9 +8,10 @@ import pytest
 from mkdocs.config import load_config
 from mkdocs.structure.files import Files
 from nbclient import NotebookClient
+from sybil.evaluators.doctest import OutputChecker
 
 from bookhooks import mkdocs_hooks
-from bookhooks.examples import ROOT, chapters
+from bookhooks.examples import OPTIONFLAGS, ROOT, chapters
 from bookhooks.glue import recorded
 from bookhooks.notebooks import (
     RAISES,
@@ -251,18 +252,63 @@ def test_every_example_sybil_runs_is_in_the_chapters_notebook_in_page_order(chap
 
 # --- Every chapter's notebook, run top to bottom in a real kernel, outside the repo --------
 
+# The second CPU profile of `make test` (the Makefile's PORTABLE): generic x86-64 kernels and
+# one thread. The notebooks run under it and their outputs are compared with the page's, so
+# this run is also the chapters' second-profile check (`make test` runs Sybil under it over
+# the docstrings and the pages that are not chapters only).
+PORTABLE = {"ATEN_CPU_CAPABILITY": "default", "MKL_ENABLE_INSTRUCTIONS": "SSE4_2",
+            "ONEDNN_MAX_CPU_ISA": "SSE41", "OMP_NUM_THREADS": "1"}
+# A cell's last value shown as doctest shows it (repr), not as IPython pretty-prints it.
+_AS_REPR = "get_ipython().display_formatter.formatters['text/plain'].pprint = False"
+
+
+def test_the_profile_is_the_makefiles_second_profile():
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8").replace("\\\n", " ")
+    line = next(x for x in makefile.splitlines() if x.startswith("PORTABLE :="))
+    assert dict(pair.split("=") for pair in line.split(":=")[1].split()) == PORTABLE
+
+
+def shown(cell) -> str:
+    """What a run cell showed on stdout: its printed text, then its last value's repr."""
+    parts = []
+    for output in cell.outputs:
+        if output["output_type"] == "stream" and output["name"] == "stdout":
+            parts.append(output["text"])
+        elif output["output_type"] == "execute_result":
+            parts.append(output["data"]["text/plain"] + "\n")
+    return "".join(parts)
+
+
+def test_shown_reads_printed_text_then_the_value():
+    cell = nbformat.v4.new_code_cell("print(1)\n2", outputs=[
+        nbformat.v4.new_output("stream", name="stdout", text="1\n"),
+        nbformat.v4.new_output("stream", name="stderr", text="a warning\n"),
+        nbformat.v4.new_output("execute_result", data={"text/plain": "2"}, execution_count=1)])
+    assert shown(cell) == "1\n2\n"
+
+
+@pytest.mark.kernel
 @pytest.mark.parametrize("chapter", CHAPTERS)
-def test_the_chapters_notebook_runs_in_a_kernel(chapter, tmp_path):
+def test_the_chapters_notebook_runs_in_a_kernel_and_shows_the_pages_outputs(chapter, tmp_path):
     page = ROOT / "docs" / chapter
     nb = chapter_notebook(page, values=recorded(page, page.read_text(encoding="utf-8")))
-    env = dict(os.environ, OMP_NUM_THREADS="1", MPLBACKEND="Agg",
+    env = dict(os.environ, **PORTABLE, MPLBACKEND="Agg",
                COURSEKIT_FIGURE_DIR=str(tmp_path / "figures"))
     raising = {c.id: c.outputs[0]["ename"] for c in code(nb)
                if RAISES in c.metadata.get("tags", [])}
+    expected = {c.id: shown(c) for c in code(nb) if c.outputs and c.id not in raising}
+    setup = nbformat.v4.new_code_cell(_AS_REPR)
+    setup["id"] = "test-setup"
+    nb.cells.insert(0, setup)
     client = NotebookClient(nb, kernel_name="python3", timeout=120,
                             resources={"metadata": {"path": str(tmp_path)}})
     client.execute(env=env)  # a cell that raises untagged fails here, naming the cell
+    checker, wrong = OutputChecker(), []
     for cell in code(nb):
         if cell.id in raising:  # nbclient lets it raise; it must raise what the page shows
             errors = [o["ename"] for o in cell.outputs if o["output_type"] == "error"]
             assert errors == [raising[cell.id]], f"{chapter}: {cell.source}\nraised {errors}"
+        elif cell.id in expected and not checker.check_output(
+                expected[cell.id], shown(cell), OPTIONFLAGS):
+            wrong.append(f"{cell.source}\nexpected:\n{expected[cell.id]}got:\n{shown(cell)}")
+    assert not wrong, f"{chapter}, under the second CPU profile:\n" + "\n\n".join(wrong)
