@@ -27,6 +27,11 @@ CHAPTERS_WITH_EXERCISES = (
     "maths/linear-algebra.md",
     "maths/calculus.md",
     "maths/probability.md",
+    "blocks/optimizers.md",
+    "blocks/regularization.md",
+    "language/ngrams.md",
+    "language/tokenization.md",
+    "language/decoding.md",
 )
 FEWEST, MOST = 6, 12
 
