@@ -32,6 +32,15 @@ CHAPTERS_WITH_EXERCISES = (
     "language/ngrams.md",
     "language/tokenization.md",
     "language/decoding.md",
+    "maths/information-theory.md",
+    "training/pytorch-basics.md",
+    "training/training-a-network.md",
+    "training/gpu-and-distributed.md",
+    "blocks/convolution.md",
+    "blocks/attention.md",
+    "blocks/normalization.md",
+    "language/llama.md",
+    "language/multimodal.md",
 )
 FEWEST, MOST = 6, 12
 
