@@ -19,20 +19,19 @@ the notes, not a test.
 from __future__ import annotations
 
 import argparse
-import functools
-import gzip
-import http.server
-import io
 import json
 import os
 import shutil
 import subprocess
 import sys
-import threading
 from pathlib import Path
 from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # bookhooks is the repository's, not installed
+
+from bookhooks import static_site  # noqa: E402
+
 LIGHTHOUSE_VERSION = "12.2.3"
 LOCAL_LIGHTHOUSE = ROOT / ".cache" / "node" / "node_modules" / ".bin" / "lighthouse"
 CHROME_FLAGS = ("--headless=new --no-sandbox --disable-gpu --disable-background-networking "
@@ -51,37 +50,6 @@ def chapter_pages(docs: Path = ROOT / "docs") -> list[str]:
             path = "" if stem.as_posix() == "index" else stem.as_posix() + "/"
             pages.append(path.removesuffix("index/"))
     return pages
-
-
-class _GzipHandler(http.server.SimpleHTTPRequestHandler):
-    """Serves site/ as a static host does: text compressed with gzip when the browser asks."""
-
-    COMPRESSED = (".html", ".css", ".js", ".svg", ".json", ".xml", ".txt", ".ipynb", ".py")
-
-    def send_head(self):
-        path = Path(self.translate_path(self.path))
-        if path.is_dir() and self.path.split("?")[0].endswith("/"):
-            path = path / "index.html"
-        if (path.suffix not in self.COMPRESSED or not path.is_file()
-                or "gzip" not in self.headers.get("Accept-Encoding", "")):
-            return super().send_head()
-        body = gzip.compress(path.read_bytes(), compresslevel=6, mtime=0)
-        self.send_response(200)
-        self.send_header("Content-Type", self.guess_type(str(path)))
-        self.send_header("Content-Encoding", "gzip")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        return io.BytesIO(body)
-
-    def log_message(self, *args):
-        pass
-
-
-def _serve(site: Path) -> http.server.ThreadingHTTPServer:
-    handler = functools.partial(_GzipHandler, directory=str(site))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server
 
 
 def _lighthouse_command() -> list[str]:
@@ -156,8 +124,8 @@ def main(argv: list[str] | None = None) -> int:
     pages = args.pages or [page for page in chapter_pages()
                            if (args.site / page / "index.html").exists()]  # built, in the nav
     command = _lighthouse_command()
-    server = _serve(args.site)
-    base = f"http://127.0.0.1:{server.server_address[1]}/"
+    server = static_site.serve(args.site, compress=True)
+    base = static_site.url(server) + "/"
     below = []
     try:
         if args.cpu_slowdown == "auto":

@@ -13,17 +13,17 @@ from __future__ import annotations
 
 import argparse
 import base64
-import functools
-import http.server
 import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # bookhooks is the repository's, not installed
+
+from bookhooks import static_site  # noqa: E402
 
 # name: (site path, what to scroll to first; None for the top of the page)
 PAGES = {
@@ -40,11 +40,6 @@ SHOTS = {
     "dark": {"width": 1280, "height": 900, "deviceScaleFactor": 1, "mobile": False},
     "phone": {"width": 390, "height": 844, "deviceScaleFactor": 2, "mobile": True},
 }
-
-
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
 
 
 def _browser(profile: Path):
@@ -109,10 +104,8 @@ def main(argv: list[str] | None = None) -> int:
         subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--quiet",
                         "--site-dir", str(args.site)], cwd=ROOT, check=True)
     args.out.mkdir(parents=True, exist_ok=True)
-    handler = functools.partial(_QuietHandler, directory=str(args.site))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    base = f"http://127.0.0.1:{server.server_address[1]}/"
+    server = static_site.serve(args.site)
+    base = static_site.url(server) + "/"
     start = time.perf_counter()
     with tempfile.TemporaryDirectory() as profile:
         browser = _browser(Path(profile))

@@ -1,7 +1,9 @@
 """The build tooling itself: math typeset by KaTeX, the figure hook, labs, link and port checks."""
 
+import gzip
 import re
 import socket
+import urllib.request
 from types import SimpleNamespace
 
 import nbformat
@@ -9,7 +11,7 @@ import pytest
 import yaml
 from mkdocs.exceptions import PluginError
 
-from bookhooks import linkcheck, mkdocs_hooks, portcheck, typeset
+from bookhooks import linkcheck, mkdocs_hooks, portcheck, static_site, typeset
 from bookhooks.examples import ROOT
 
 
@@ -224,3 +226,35 @@ def test_a_docstring_example_with_its_own_imports_passes(tmp_path):
     source = MATH_IN_THE_FIRST_DOCSTRING_ONLY.replace(
         "    >>> math.sqrt(9)", "    >>> import math\n    >>> math.sqrt(9)")
     assert run_docstrings(tmp_path, source) == 4
+
+
+# --- the built site served as a static host serves it -------------------------------------
+
+def _get(url: str, gzipped: bool) -> tuple[str | None, bytes]:
+    headers = {"Accept-Encoding": "gzip"} if gzipped else {}
+    with urllib.request.urlopen(urllib.request.Request(url, headers=headers)) as response:
+        return response.headers.get("Content-Encoding"), response.read()
+
+
+@pytest.mark.parametrize("compress", [False, True])
+def test_the_static_server_serves_a_folders_index_and_gzips_text_only_when_asked(tmp_path,
+                                                                               compress):
+    page = "<!doctype html><title>t</title>" + "x" * 1000
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "index.html").write_text(page, encoding="utf-8")
+    (tmp_path / "f.png").write_bytes(b"\x89PNG" + bytes(100))
+    server = static_site.serve(tmp_path, compress=compress)
+    try:
+        base = static_site.url(server)
+        encoding, body = _get(f"{base}/a/", gzipped=True)
+        assert encoding == ("gzip" if compress else None)
+        assert (gzip.decompress(body) if compress else body).decode() == page
+        assert _get(f"{base}/a/", gzipped=False) == (None, page.encode())
+        assert _get(f"{base}/f.png", gzipped=True) == (None, b"\x89PNG" + bytes(100))
+    finally:
+        server.shutdown()
+
+
+def test_the_static_server_refuses_a_site_that_is_not_a_folder(tmp_path):
+    with pytest.raises(ValueError, match="site must be a folder"):
+        static_site.serve(tmp_path / "missing")

@@ -10,19 +10,17 @@ that reason; under ``CI=true`` a missing browser is a failure, so CI cannot pass
 
 from __future__ import annotations
 
-import functools
-import http.server
 import json
 import os
 import shutil
 import subprocess
 import sys
-import threading
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 
+from bookhooks import static_site
 from bookhooks.examples import ROOT
 
 pytestmark = pytest.mark.browser
@@ -54,17 +52,9 @@ def site() -> Path:
 
 @pytest.fixture(scope="module")
 def base_url(site):
-    handler = functools.partial(_QuietHandler, directory=str(site))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server = static_site.serve(site)
+    yield static_site.url(server)
     server.shutdown()
-
-
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
 
 
 @pytest.fixture(scope="module")
