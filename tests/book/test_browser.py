@@ -133,6 +133,7 @@ _COPIES_JS = _REVEAL_FUNCTION + """
                               .replace('language-', '') : '',
           skipped: code.closest('.skipped-example')?.getAttribute('data-skip-reason') ?? null,
           signature: code.closest('.doc-signature') !== null,
+          solution: code.closest('details.success') !== null,
         };
       });
 """
@@ -216,12 +217,16 @@ def test_copy_button_copies_what_the_extraction_reads_and_it_runs_as_a_script(
     _open(browser, f"{base_url}/training/pytorch-basics/")
     clicked = _clicked_copies(browser)
     assert len(clicked) >= 8
-    assert clicked == [block["copied"] for block in page_copies(browser)]
-    joined = "\n".join(clicked)
-    assert "x = torch.tensor([1., 2.], requires_grad=True)" in joined
+    blocks = page_copies(browser)
+    assert clicked == [block["copied"] for block in blocks]
+    assert any(block["solution"] for block in blocks)  # the exercises' solutions are copied too
     for marker in (">>>", "... ", "tensor([3., 4.])\n", "SumBackward0\n    MulBackward0"):
-        assert marker not in joined, f"copied text still holds {marker!r}"
-    # Paste every block, in page order, into one script: it must run.
+        assert marker not in "\n".join(clicked), f"copied text still holds {marker!r}"
+    # Paste the chapter's blocks (not the solutions, one of which shows an error on purpose;
+    # the copy-and-run test below runs those), in page order, into one script: it must run.
+    joined = "\n".join(copy for copy, block in zip(clicked, blocks, strict=True)
+                       if not block["solution"])
+    assert "x = torch.tensor([1., 2.], requires_grad=True)" in joined
     script = tmp_path / "pasted.py"
     script.write_text(joined + "\nprint('z =', z.item(), 'x.grad =', x.grad.tolist())\n")
     result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
