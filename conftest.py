@@ -5,6 +5,7 @@ tests in ``tests/``."""
 import os
 
 import matplotlib
+import pytest
 
 matplotlib.use("Agg")  # examples draw figures; no display is ever needed
 
@@ -38,11 +39,20 @@ def _share_the_cores_between_workers() -> None:
 _share_the_cores_between_workers()
 
 
+@pytest.hookimpl(optionalhook=True)  # a pytest-xdist hook: only with -n
+def pytest_xdist_make_scheduler(config, log):
+    """Under ``--dist loadfile``, each chapter's notebook run is a unit of work of its own
+    (``bookhooks/scheduling.py``); every other file stays whole on one worker."""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from bookhooks.scheduling import NotebooksApartScheduling
+
+    return NotebooksApartScheduling(config, log)
+
+
 def pytest_runtest_makereport(item, call):
     """Report a skipped example at its page and line, not inside pytest's unittest shim."""
     from unittest import SkipTest
-
-    import pytest
 
     example = getattr(item, "example", None)
     skipped = (SkipTest, pytest.skip.Exception)

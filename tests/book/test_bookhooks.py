@@ -258,3 +258,21 @@ def test_the_static_server_serves_a_folders_index_and_gzips_text_only_when_asked
 def test_the_static_server_refuses_a_site_that_is_not_a_folder(tmp_path):
     with pytest.raises(ValueError, match="site must be a folder"):
         static_site.serve(tmp_path / "missing")
+
+
+# --- how make test's two workers share the tests -------------------------------------------
+
+def test_each_chapters_notebook_run_is_its_own_unit_and_a_files_other_tests_stay_together():
+    from bookhooks.scheduling import ONE_UNIT_EACH, NotebooksApartScheduling
+
+    file, name = ONE_UNIT_EACH.split("::")
+    assert f"def {name}" in (ROOT / file).read_text(encoding="utf-8")  # the test still exists
+    split = NotebooksApartScheduling._split_scope
+    runs = [f"{ONE_UNIT_EACH}_and_shows_the_pages_outputs[{c}]"
+            for c in ("maths/calculus.md", "blocks/attention.md")]
+    assert len({split(None, nodeid) for nodeid in runs}) == 2
+    assert split(None, "tests/book/test_notebooks.py::test_shown_reads_printed_text") == \
+        "tests/book/test_notebooks.py"
+    page = "docs/maths/calculus.md::sybil:chapters,line:{},column:1"
+    assert split(None, page.format(10)) == split(None, page.format(99)) == \
+        "docs/maths/calculus.md"
