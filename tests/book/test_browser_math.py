@@ -30,10 +30,13 @@ pytestmark = pytest.mark.browser
 PAGES = ["maths/linear-algebra/", "training/training-a-network/"]
 FUNCTION_NAMES = ["log", "cos", "sin", "exp", "det", "tr"]
 
-# Everything the tests check, measured on the open page once its fonts have loaded.
+# Everything the tests check, measured on the open page once its fonts have loaded, with every
+# collapsed block (an exercise's solution) opened, as its reader opens it: closed, its math has
+# no boxes to measure.
 _MEASURE_JS = """
     const done = arguments[arguments.length - 1];
     const functionNames = arguments[0];
+    for (const details of document.querySelectorAll('article details')) details.open = true;
     document.fonts.ready.then(() => {
       // The box of the glyphs of an element: the union of a range over each of its texts.
       const box = (element) => {
