@@ -7,7 +7,7 @@ their skip parser finds the skip directives. From these:
 
 - the prose between blocks becomes Markdown cells, math kept as ``$...$``; glued numbers are
   filled in (``bookhooks.glue``), Material's tabs and admonitions become bold titles and
-  quotes, a figure the page links is attached to its cell, and with the book's ``site_url``
+  quotes (an exercise's collapsed solution a bold title inside its item), a figure the page links is attached to its cell, and with the book's ``site_url``
   links to its other pages are made absolute;
 - a plain block becomes one code cell; a ``>>>`` session becomes cells without prompts, each
   ending at a statement whose output the page shows, so that a real kernel shows every output
@@ -138,10 +138,44 @@ def _close(lines: list[str], quoted: str | None) -> None:
         lines.append("")
 
 
+def _outdent(text: str) -> str:
+    """Indented prose as a notebook cell reads it: a cell is a document of its own, where text
+    indented by 4 spaces outside a list is code.
+
+    - The stretch's first lines, when indented, go on a list item or a collapsed block (an
+      exercise's solution) that a code cell interrupted; in a new cell they have neither, so
+      they move to the margin.
+    - A collapsed block inside a list item (``    ??? success "Solution"``) becomes its title in
+      bold at the item's indent, and its body moves out by 4 spaces, onto the item's indent.
+    """
+    lines = text.split("\n")
+    lead = next((i for i, line in enumerate(lines) if line.strip() and line[0] != " "),
+                len(lines))
+    cut = min((len(line) - len(line.lstrip(" ")) for line in lines[:lead] if line.strip()),
+              default=0)
+    lines = [line[cut:] for line in lines[:lead]] + lines[lead:]
+    out, body = [], None  # body: the indent of the open nested block's contents
+    for line in lines:
+        indent = len(line) - len(line.lstrip(" "))
+        if body is not None and line.strip() and indent < body:
+            body = None
+        opener = _CONTAINER.match(line.lstrip(" ")) if indent else None
+        if opener:
+            title = opener["title"] or opener["type"].capitalize()
+            out.append(f"{' ' * indent}**{title}**")
+            body = indent + 4
+        elif body is not None:
+            out.append(line[4:] if line.strip() else "")
+        else:
+            out.append(line)
+    return "\n".join(out)
+
+
 def _markdown(text: str, values: dict[str, str] | None, figure_dir: Path | None,
               links: tuple[str, str] | None = None) -> dict | None:
     """A Markdown cell for a stretch of prose; None when it holds nothing to show."""
     text = re.sub(r"^[ \t]*<!--+\s*skip\b.*?-->[ \t]*\n?", "", text, flags=re.MULTILINE)
+    text = _outdent(text)
     if values is not None and glue_module.references(text):
         text = glue_module.fill(text, values, "notebook")
     if links is not None:

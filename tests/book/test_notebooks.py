@@ -138,6 +138,15 @@ def test_an_admonition_becomes_a_quote_under_its_title(tmp_path):
     assert cell.source == "# P\n\n> **Mind this**\n>\n> First line.\n>\n> Second.\n\nAfter."
 
 
+def test_an_exercises_solution_reads_as_text_of_its_item_not_as_indented_code(tmp_path):
+    text = ('# P\n\n1. Add.\n\n    ??? success "Solution"\n\n        It is 2.\n\n'
+            '        ```python\n        >>> 1 + 1\n        2\n\n        ```\n\n'
+            '        So two.\n\n2. Next.\n')
+    prose = [c.source for c in notebook(tmp_path, text).cells if c.cell_type == "markdown"]
+    assert prose == ["# P\n\n1. Add.\n\n    **Solution**\n\n    It is 2.",
+                     "So two.\n\n2. Next."]
+
+
 def test_with_a_site_url_links_to_other_pages_are_absolute(tmp_path):
     text = "# P\n\nSee [fit](../training/fit.md#loop), [home](../index.md), [x](https://a.b/c.md).\n"
     cell = notebook(tmp_path, text, site_url="https://book.example/",
