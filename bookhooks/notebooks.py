@@ -7,8 +7,9 @@ their skip parser finds the skip directives. From these:
 
 - the prose between blocks becomes Markdown cells, math kept as ``$...$``; glued numbers are
   filled in (``bookhooks.glue``), Material's tabs and admonitions become bold titles and
-  quotes (an exercise's collapsed solution a bold title inside its item), a figure the page links is attached to its cell, and with the book's ``site_url``
-  links to its other pages are made absolute;
+  quotes (an exercise's collapsed solution a bold title inside its item), a figure the page
+  links is attached to its cell, and with the book's ``site_url`` links to its other pages
+  are made absolute;
 - a plain block becomes one code cell; a ``>>>`` session becomes cells without prompts, each
   ending at a statement whose output the page shows, so that a real kernel shows every output
   (it displays only a cell's last expression); the page's output is the cell's ``stream``
