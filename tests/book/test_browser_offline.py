@@ -82,8 +82,14 @@ def archive(site, tmp_path_factory) -> Path:
 
 @pytest.mark.parametrize("page", ["index.html", "maths/calculus.html"])
 def test_the_archive_opens_from_the_disk_with_no_console_error(browser, archive, page):
+    from selenium.webdriver.support.ui import WebDriverWait
+
     browser.get_log("browser")
-    browser.get((archive / page).as_uri())
+    url = (archive / page).as_uri()
+    browser.get(url)
+    # Once in CI the count ran on the page before (0 images): wait for this one to be loaded.
+    WebDriverWait(browser, 30).until(lambda b: b.execute_script(
+        "return document.readyState === 'complete' && document.URL") == url)
     images = browser.execute_async_script(_BROKEN_IMAGES_JS, "article img")
     assert not images["broken"], images
     assert _errors(browser) == []
