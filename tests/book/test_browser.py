@@ -79,10 +79,24 @@ def browser(tmp_path_factory):
     driver.quit()
 
 
+def open_page(browser, url: str, timeout: float = 30) -> None:
+    """Open ``url`` and return once that page, not the one before it, has loaded.
+
+    Twice in CI a test read the page it had left (0 images, no notes) right after
+    ``browser.get``; waiting for the document's own URL and ``readyState`` rules that out.
+    """
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    browser.get(url)
+    WebDriverWait(browser, timeout).until(lambda b: b.execute_script(
+        "return document.readyState === 'complete' && document.URL") == url,
+        f"{url} did not load within {timeout} s")
+
+
 def _open(browser, url):
     browser.get_log("browser")
     browser.get_log("performance")  # start each page with empty logs
-    browser.get(url)
+    open_page(browser, url)
 
 
 def _requested_urls(browser) -> list[str]:

@@ -51,7 +51,10 @@ try:  # the shared fixtures, unless they live in tests/book/conftest.py
     from test_browser import base_url, browser, site  # noqa: F401
 except ImportError:
     pass
-from test_browser import site_pages  # every page the build wrote: ./, maths/calculus/, ...
+from test_browser import (
+    open_page,  # returns once the page it opened has loaded
+    site_pages,  # every page the build wrote: ./, maths/calculus/, ...
+)
 
 pytestmark = pytest.mark.browser
 
@@ -151,7 +154,7 @@ def _prefer(browser, base_url, palette: str) -> None:
         "features": [{"name": "prefers-color-scheme", "value": palette}]})
     # Material keeps the palette a reader chose in localStorage; without one it follows the
     # media query.
-    browser.get(f"{base_url}/404.html")
+    open_page(browser, f"{base_url}/404.html")
     browser.execute_script("localStorage.clear()")
 
 
@@ -169,7 +172,7 @@ def audits(browser, base_url, site) -> dict:
         _prefer(browser, base_url, "dark")
         for page in site_pages(site):
             began = time.monotonic()
-            browser.get(f"{base_url}/{page.removeprefix('./')}")
+            open_page(browser, f"{base_url}/{page.removeprefix('./')}")
             loaded = time.monotonic()
             prepared = browser.execute_async_script(_PREPARE_JS, TAGS, FAILING, PALETTE_RULES)
             rules.update(prepared["rules"])
@@ -211,7 +214,7 @@ _FAULTS_JS = """
 
 def test_the_audit_finds_a_fault_of_each_kind_it_was_written_for(browser, base_url):
     _require_axe()
-    browser.get(f"{base_url}/")
+    open_page(browser, f"{base_url}/")
     browser.execute_script(AXE.read_text(encoding="utf-8"))
     browser.execute_script(_FAULTS_JS)
     prepared = browser.execute_async_script(_PREPARE_JS, TAGS, FAILING, PALETTE_RULES)

@@ -25,7 +25,10 @@ try:  # the shared fixtures, unless they live in tests/book/conftest.py
     from test_browser import base_url, browser, site  # noqa: F401
 except ImportError:
     pass
-from test_browser import site_pages  # every page the build wrote: ./, maths/calculus/, ...
+from test_browser import (
+    open_page,  # returns once the page it opened has loaded
+    site_pages,  # every page the build wrote: ./, maths/calculus/, ...
+)
 
 pytestmark = pytest.mark.browser
 
@@ -201,7 +204,7 @@ def layout(browser, base_url, site) -> dict[str, dict]:
     try:
         _resize(browser, DESKTOP)
         for page in site_pages(site):
-            browser.get(f"{base_url}/{page.removeprefix('./')}")
+            open_page(browser, f"{base_url}/{page.removeprefix('./')}")
             (_, first), (size, second) = widths
             measured[page] = first()
             _resize(browser, size)

@@ -24,6 +24,7 @@ try:  # the shared fixtures, unless they live in tests/book/conftest.py
     from test_browser import base_url, browser, site  # noqa: F401
 except ImportError:
     pass
+from test_browser import open_page  # returns once the page it opened has loaded
 
 pytestmark = pytest.mark.browser
 
@@ -113,7 +114,7 @@ def measured(browser, base_url) -> dict[str, dict]:
     """Each page of ``PAGES``, opened once and measured (``_MEASURE_JS``)."""
     pages = {}
     for page in PAGES:
-        browser.get(f"{base_url}/{page}")
+        open_page(browser, f"{base_url}/{page}")
         pages[page] = browser.execute_async_script(_MEASURE_JS, FUNCTION_NAMES)
     return pages
 

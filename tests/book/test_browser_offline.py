@@ -27,6 +27,7 @@ try:  # the shared fixtures, unless they live in tests/book/conftest.py
     from test_browser import base_url, browser, site  # noqa: F401
 except ImportError:
     pass
+from test_browser import open_page  # returns once the page it opened has loaded
 
 pytestmark = pytest.mark.browser
 
@@ -82,14 +83,8 @@ def archive(site, tmp_path_factory) -> Path:
 
 @pytest.mark.parametrize("page", ["index.html", "maths/calculus.html"])
 def test_the_archive_opens_from_the_disk_with_no_console_error(browser, archive, page):
-    from selenium.webdriver.support.ui import WebDriverWait
-
     browser.get_log("browser")
-    url = (archive / page).as_uri()
-    browser.get(url)
-    # Once in CI the count ran on the page before (0 images): wait for this one to be loaded.
-    WebDriverWait(browser, 30).until(lambda b: b.execute_script(
-        "return document.readyState === 'complete' && document.URL") == url)
+    open_page(browser, (archive / page).as_uri())
     images = browser.execute_async_script(_BROKEN_IMAGES_JS, "article img")
     assert not images["broken"], images
     assert _errors(browser) == []
@@ -104,7 +99,7 @@ def test_the_archives_search_finds_a_page_from_the_disk(browser, archive):
     from selenium.webdriver.support.ui import WebDriverWait
 
     browser.get_log("browser")
-    browser.get((archive / "index.html").as_uri())
+    open_page(browser, (archive / "index.html").as_uri())
     box = WebDriverWait(browser, 10).until(
         ready.element_to_be_clickable((By.CSS_SELECTOR, "input.md-search__input")))
     box.click()
@@ -123,7 +118,7 @@ def test_the_print_page_holds_every_chapter_with_its_math_and_figures(browser, b
                 for src in _nav_pages(nav)}
     assert len(chapters) >= 15 and "maths/calculus/" in chapters
     browser.get_log("browser")
-    browser.get(f"{base_url}/print_page/")
+    open_page(browser, f"{base_url}/print_page/")
     keys = [get_page_key(url) for url in chapters]
     script = """
         return Object.fromEntries(arguments[0].map((key) => {

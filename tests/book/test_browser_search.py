@@ -19,6 +19,7 @@ try:  # the shared fixtures, unless they live in tests/book/conftest.py
     from test_browser import base_url, browser, site  # noqa: F401
 except ImportError:
     pass
+from test_browser import open_page  # returns once the page it opened has loaded
 
 pytestmark = pytest.mark.browser
 
@@ -82,7 +83,7 @@ def search_index(site) -> dict:
 def test_search_lists_pages_with_every_word_first(browser, base_url, search_index, query):
     expected = {f"/{page}" for page in _pages_holding_every_word(search_index, query)}
     assert expected, f"no page holds every word of {query!r}: pick another query"
-    browser.get(base_url + "/")
+    open_page(browser, base_url + "/")
     browser.set_script_timeout(20)
     listed = browser.execute_async_script(_RESULTS_JS, query)
     assert listed is not None, f"search gave no answer to {query!r} within 15 s"
