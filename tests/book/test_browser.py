@@ -29,6 +29,9 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")
 # BOOK_SITE points the browser tests at a site built elsewhere (mkdocs build -d DIR).
 SITE = Path(os.environ.get("BOOK_SITE", ROOT / "site"))
+# A hung page fails after this long. The print page (every chapter, 4.5 MB) takes 16 s alone
+# here and passed 30 s in CI while the other worker ran, with axe injected into it.
+PAGE_LOAD_SECONDS = 120
 
 
 def _require_browser():
@@ -74,23 +77,27 @@ def browser(tmp_path_factory):
         options.add_argument(flag)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    driver.set_page_load_timeout(30)
+    driver.set_page_load_timeout(PAGE_LOAD_SECONDS)
+    driver.set_script_timeout(PAGE_LOAD_SECONDS)
     yield driver
     driver.quit()
 
 
-def open_page(browser, url: str, timeout: float = 30) -> None:
+def open_page(browser, url: str) -> None:
     """Open ``url`` and return once that page, not the one before it, has loaded.
 
     Twice in CI a test read the page it had left (0 images, no notes) right after
     ``browser.get``; waiting for the document's own URL and ``readyState`` rules that out.
     """
+    from selenium.common.exceptions import TimeoutException
     from selenium.webdriver.support.ui import WebDriverWait
 
-    browser.get(url)
-    WebDriverWait(browser, timeout).until(lambda b: b.execute_script(
-        "return document.readyState === 'complete' && document.URL") == url,
-        f"{url} did not load within {timeout} s")
+    try:
+        browser.get(url)
+        WebDriverWait(browser, PAGE_LOAD_SECONDS).until(lambda b: b.execute_script(
+            "return document.readyState === 'complete' && document.URL") == url)
+    except TimeoutException:
+        pytest.fail(f"{url} did not load within {PAGE_LOAD_SECONDS} s")
 
 
 def _open(browser, url):
