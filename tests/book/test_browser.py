@@ -30,7 +30,7 @@ CHROMEDRIVER = shutil.which("chromedriver")
 # BOOK_SITE points the browser tests at a site built elsewhere (mkdocs build -d DIR).
 SITE = Path(os.environ.get("BOOK_SITE", ROOT / "site"))
 # A hung page fails after this long. The print page (every chapter, 4.5 MB) takes 16 s alone
-# here and passed 30 s in CI while the other worker ran, with axe injected into it.
+# here, and took over 30 s in CI while the other worker ran, with axe injected into it.
 PAGE_LOAD_SECONDS = 120
 
 
