@@ -165,7 +165,6 @@ def audits(browser, base_url, site) -> dict:
     _require_axe()
     axe = browser.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument",
                                   {"source": AXE.read_text(encoding="utf-8")})
-    browser.set_script_timeout(120)
     results, first, rules, start = {}, None, set(), time.monotonic()
     seconds = Counter()
     try:
