@@ -1,4 +1,5 @@
-"""The built pages' HTML, made valid and accessible where the theme and the plugins fall short.
+"""The built pages' HTML, made valid, accessible and quick to show where the theme and the plugins
+fall short.
 
 MkDocs hooks (``bookhooks/mkdocs_hooks.py``) call these on every page; each one is a small,
 documented rewrite of markup that the book does not write itself:
@@ -12,6 +13,10 @@ documented rewrite of markup that the book does not write itself:
     in its MathML's annotation) in a ``hidden`` span, instead of the text of KaTeX's HTML and
     of its MathML run together, and both renderings are left out of the index
     (``data-search-exclude``, which Material's search plugin honours);
+  - each table in a box of its own (``<div class="table-box">``): Material's script wraps every
+    table in a scrolling box as the page loads, and a table that is a child of the article itself
+    makes that a style recalculation of the whole article (the theme's stylesheet has rules on
+    siblings), one per table; inside its own box only the table is restyled;
   - on a reference page, a chapter named by its path in a docstring (``docs/maths/calculus.md``)
     links to that chapter;
   - on a lab page (mkdocs-jupyter's nbconvert template): the copy buttons' stray ``,``
@@ -82,6 +87,15 @@ def searchable_math(content: str) -> str:
     return content.replace(_KATEX_HTML, _KATEX_HTML[:-1] + " data-search-exclude>")
 
 
+# A table as Markdown writes it (no attributes): the tables Material's script wraps.
+_TABLE = re.compile(r"<table>.*?</table>", re.DOTALL)
+
+
+def boxed_tables(content: str) -> str:
+    """Put each table in a ``<div class="table-box">`` of its own (see the module's docstring)."""
+    return _TABLE.sub(lambda match: f'<div class="table-box">{match[0]}</div>', content)
+
+
 _CHAPTER_PATH = re.compile(r"<code>docs/(?P<path>[A-Za-z0-9_/-]+\.md)</code>")
 
 
@@ -125,6 +139,7 @@ def page_content(content: str, src_uri: str, page_url: str,
     """Every rewrite of a page's own HTML (see the module's docstring)."""
     content = breakable_names(content)
     content = searchable_math(content)
+    content = boxed_tables(content)
     if src_uri.startswith(REFERENCE_PREFIX):
         content = link_chapter_paths(content, page_url, chapter_urls)
     if src_uri.startswith(LAB_PREFIX):

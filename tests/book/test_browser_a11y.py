@@ -4,10 +4,10 @@ axe-core (the npm package pinned in ``tests/book/axe/package-lock.json``, instal
 ``make install``) runs in every page the build wrote (``site/**/index.html``: the chapters, the
 reference, the lab), in the light palette and in the dark one, and no page may have a violation
 whose impact is serious or critical. The browser asks for ``prefers-color-scheme: dark`` and
-starts with no stored palette, so the first page shows the dark palette, as Material's follows
-the media query; on each page, the palette toggle (a reader's click on the button Material
-shows) then shows the other one. Material keeps the palette last chosen, so the next page opens
-in it.
+starts with no stored palette, so the first page shows the dark palette, as the toggle
+(overrides/partials/palette.html) follows the media query; on each page, the toggle (a reader's
+click on the button the header shows) then shows the other one. The palette last chosen is kept,
+so the next page opens in it.
 
 What it costs is kept to one page load and two runs of axe per page:
 
@@ -119,13 +119,13 @@ _AXE_RUN_JS = """
     }), (error) => done({error: String(error)}));
 """
 
-# Material's palette toggle, as a reader clicks it (the one label Material shows switches to
-# the other palette); then wait until Material has switched (it marks the body while it does,
-# with transitions off) and the page is drawn.
+# The palette toggle, as a reader clicks it (the one label the header shows switches to the other
+# palette); then wait until it has switched (the body is marked while it does, with transitions
+# off) and the page is drawn.
 _TOGGLE_JS = """
     const done = arguments[arguments.length - 1];
     const before = document.body.getAttribute('data-md-color-scheme');
-    document.querySelector('[data-md-component="palette"] label:not([hidden])').click();
+    document.querySelector('[data-palette-toggle] label:not([hidden])').click();
     const frame = () => new Promise((resolve) => requestAnimationFrame(resolve));
     (async () => {
       for (let i = 0; i < 60; i++) {
@@ -152,8 +152,8 @@ def _require_axe():
 def _prefer(browser, base_url, palette: str) -> None:
     browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {
         "features": [{"name": "prefers-color-scheme", "value": palette}]})
-    # Material keeps the palette a reader chose in localStorage; without one it follows the
-    # media query.
+    # The palette a reader chose is kept in localStorage (where Material keeps it); without one
+    # the first palette whose media query matches is shown.
     open_page(browser, f"{base_url}/404.html")
     browser.execute_script("localStorage.clear()")
 

@@ -29,6 +29,17 @@ def test_a_formula_reaches_the_search_index_as_its_latex_only():
     assert fixed.count("<mi>x</mi>") == 1  # the rendering itself is kept
 
 
+def test_each_table_gets_a_box_of_its_own_and_nothing_else_changes():
+    content = ("<p>a</p>\n<table>\n<tr><td>1</td></tr>\n</table>\n<p>b</p>"
+               '<table><tr><td>2</td></tr></table><table class="x"></table>'
+               "<pre><code>&lt;table&gt;</code></pre>")
+    fixed = markup.boxed_tables(content)
+    assert fixed == ('<p>a</p>\n<div class="table-box"><table>\n<tr><td>1</td></tr>\n</table>'
+                     '</div>\n<p>b</p><div class="table-box"><table><tr><td>2</td></tr></table>'
+                     '</div><table class="x"></table><pre><code>&lt;table&gt;</code></pre>')
+    assert markup.page_content(content, "maths/x.md", "maths/x/", {}).count("table-box") == 2
+
+
 def test_a_chapter_named_by_its_path_in_a_docstring_links_to_it():
     content = "<p>The chapter (<code>docs/maths/calculus.md</code>) and <code>docs/no.md</code></p>"
     fixed = markup.link_chapter_paths(content, "reference/maths/calculus/",
