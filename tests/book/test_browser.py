@@ -100,6 +100,18 @@ def open_page(browser, url: str) -> None:
         pytest.fail(f"{url} did not load within {PAGE_LOAD_SECONDS} s")
 
 
+def prefer_colour_scheme(browser, base_url: str, preference: str) -> None:
+    """The system asks for the ``preference`` colour scheme ("dark" or "light"), and no palette
+    is stored: the next page shows the first palette whose media query matches.
+
+    The palette a reader chose is kept in localStorage (where Material keeps it).
+    """
+    browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {
+        "features": [{"name": "prefers-color-scheme", "value": preference}]})
+    open_page(browser, f"{base_url}/404.html")
+    browser.execute_script("localStorage.clear()")
+
+
 def _open(browser, url):
     browser.get_log("browser")
     browser.get_log("performance")  # start each page with empty logs

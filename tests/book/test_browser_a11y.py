@@ -53,6 +53,7 @@ except ImportError:
     pass
 from test_browser import (
     open_page,  # returns once the page it opened has loaded
+    prefer_colour_scheme,  # the system's preference, and no palette stored
     site_pages,  # every page the build wrote: ./, maths/calculus/, ...
 )
 
@@ -149,15 +150,6 @@ def _require_axe():
     pytest.skip(message)
 
 
-def _prefer(browser, base_url, palette: str) -> None:
-    browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {
-        "features": [{"name": "prefers-color-scheme", "value": palette}]})
-    # The palette a reader chose is kept in localStorage (where Material keeps it); without one
-    # the first palette whose media query matches is shown.
-    open_page(browser, f"{base_url}/404.html")
-    browser.execute_script("localStorage.clear()")
-
-
 @pytest.fixture(scope="module")
 def audits(browser, base_url, site) -> dict:
     """axe's violations on every page in each palette, the palette the first page showed, the
@@ -168,7 +160,7 @@ def audits(browser, base_url, site) -> dict:
     results, first, rules, start = {}, None, set(), time.monotonic()
     seconds = Counter()
     try:
-        _prefer(browser, base_url, "dark")
+        prefer_colour_scheme(browser, base_url, "dark")
         for page in site_pages(site):
             began = time.monotonic()
             open_page(browser, f"{base_url}/{page.removeprefix('./')}")
@@ -189,7 +181,7 @@ def audits(browser, base_url, site) -> dict:
                 entry["violations"] += result.get("violations", [])
     finally:
         browser.execute_cdp_cmd("Page.removeScriptToEvaluateOnNewDocument", axe)
-        _prefer(browser, base_url, "light")
+        prefer_colour_scheme(browser, base_url, "light")
     return {"results": results, "first": first, "rules": rules,
             "seconds": time.monotonic() - start, "load": seconds["load"],
             "axe": seconds["axe"]}

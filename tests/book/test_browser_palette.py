@@ -15,7 +15,10 @@ try:  # the shared fixtures, unless they live in tests/book/conftest.py
     from test_browser import base_url, browser, site  # noqa: F401
 except ImportError:
     pass
-from test_browser import open_page  # returns once the page it opened has loaded
+from test_browser import (
+    open_page,  # returns once the page it opened has loaded
+    prefer_colour_scheme,  # the system's preference, and no palette stored
+)
 
 pytestmark = pytest.mark.browser
 
@@ -37,14 +40,6 @@ _SHOWN_JS = """
 """
 
 
-def _prefer(browser, base_url, preference: str) -> None:
-    """The system asks for ``preference`` ("dark" or "light"), and no palette is stored."""
-    browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {
-        "features": [{"name": "prefers-color-scheme", "value": preference}]})
-    open_page(browser, f"{base_url}/404.html")
-    browser.execute_script("localStorage.clear()")
-
-
 def _shown(browser, base_url, page: str) -> dict:
     open_page(browser, f"{base_url}/{page}")
     return browser.execute_script(_SHOWN_JS)
@@ -56,7 +51,7 @@ def _shown(browser, base_url, page: str) -> dict:
 ])
 def test_a_first_visit_follows_the_system_preference(browser, base_url, preference, scheme,
                                                      offered):
-    _prefer(browser, base_url, preference)
+    prefer_colour_scheme(browser, base_url, preference)
     shown = _shown(browser, base_url, CHAPTER)
     assert shown["scheme"] == scheme
     assert shown["labels"] == [offered]
@@ -65,7 +60,7 @@ def test_a_first_visit_follows_the_system_preference(browser, base_url, preferen
 
 
 def test_a_palette_chosen_is_kept_on_the_next_page(browser, base_url):
-    _prefer(browser, base_url, "dark")
+    prefer_colour_scheme(browser, base_url, "dark")
     assert _shown(browser, base_url, CHAPTER)["scheme"] == "slate"
     browser.execute_script(
         "document.querySelector('[data-palette-toggle] label:not([hidden])').click()")
@@ -82,7 +77,7 @@ def test_enter_on_the_focused_toggle_switches_the_palette(browser, base_url):
     from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.keys import Keys
 
-    _prefer(browser, base_url, "light")
+    prefer_colour_scheme(browser, base_url, "light")
     assert _shown(browser, base_url, CHAPTER)["scheme"] == "default"
     browser.execute_script("document.querySelector('[data-palette-toggle] input').focus()")
     ActionChains(browser).send_keys(Keys.ENTER).perform()
@@ -94,7 +89,7 @@ def test_enter_on_the_focused_toggle_switches_the_palette(browser, base_url):
 def test_loading_a_page_does_not_switch_its_palette_again(browser, base_url):
     """The palette is applied before the content exists: once loaded, nothing marks the body as
     switching (Material's component does, and restyles every element of the page for it)."""
-    _prefer(browser, base_url, "dark")
+    prefer_colour_scheme(browser, base_url, "dark")
     watcher = browser.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": """
         window.__switches = 0;
         new MutationObserver((changes) => { window.__switches += changes.length; })
